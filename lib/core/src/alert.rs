@@ -26,7 +26,7 @@ pub struct AlertMessage {
 
 /// Human duration for alert text: `3m 20s`, `2h 5m`, `1d 4h`.
 pub fn human_duration(ms: i64) -> String {
-    let secs = (ms.max(0) + 500) / 1000;
+    let secs = ms.max(0).saturating_add(500) / 1000;
     let (d, h, m, s) = (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60, secs % 60);
     match (d, h, m) {
         (0, 0, 0) => format!("{s}s"),
@@ -36,45 +36,53 @@ pub fn human_duration(ms: i64) -> String {
     }
 }
 
+/// The monitor URL as shown in alerts: without user name and password, which must not
+/// leak into chat channels and mailboxes.
+fn display_url(spec: &MonitorSpec) -> String {
+    let mut url = spec.url.as_url().clone();
+    // Only fails for URLs that cannot have credentials, which then have none.
+    let _ = url.set_password(None);
+    let _ = url.set_username("");
+    url.into()
+}
+
 impl AlertMessage {
     pub fn for_transition(spec: &MonitorSpec, t: &Transition) -> Self {
         let name = &spec.name;
+        let url = display_url(spec);
         let (title, text) = match t.kind {
             TransitionKind::Down => (
                 format!("🔴 {name} is down"),
                 format!(
-                    "{name} ({}) is down: {}",
-                    spec.url.as_str(),
+                    "{name} ({url}) is down: {}",
                     t.cause.as_deref().unwrap_or("check failed")
                 ),
             ),
             TransitionKind::Recovered => (
                 format!("🟢 {name} is up again"),
                 format!(
-                    "{name} ({}) recovered after {}",
-                    spec.url.as_str(),
+                    "{name} ({url}) recovered after {}",
                     human_duration(t.downtime_ms.unwrap_or(0))
                 ),
             ),
             TransitionKind::Reminder => (
                 format!("🔴 {name} is still down"),
                 format!(
-                    "{name} ({}) has been down for {}: {}",
-                    spec.url.as_str(),
+                    "{name} ({url}) has been down for {}: {}",
                     human_duration(t.downtime_ms.unwrap_or(0)),
                     t.cause.as_deref().unwrap_or("check failed")
                 ),
             ),
             other => (
                 format!("{name}: {}", other.as_str()),
-                format!("{name} ({}) is {}", spec.url.as_str(), t.to.as_str()),
+                format!("{name} ({url}) is {}", t.to.as_str()),
             ),
         };
         Self {
             event: t.kind.as_str().to_owned(),
             monitor_id: spec.id.to_string(),
             monitor_name: name.clone(),
-            url: spec.url.as_str().to_owned(),
+            url,
             incident_id: t.incident_id.as_ref().map(ToString::to_string),
             at: t.at,
             title,

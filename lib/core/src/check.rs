@@ -129,15 +129,17 @@ pub fn judge(spec: &MonitorSpec, outcome: &ProbeOutcome) -> CheckResult {
         error = Some(ProbeError {
             kind: ProbeErrorKind::TooLarge,
             message: format!(
-                "response body exceeds the {} KiB read limit that body conditions need",
-                outcome.body.len() / 1024
+                "response body exceeds the {}-byte read limit that body conditions need",
+                outcome.body.len()
             ),
         });
     }
 
     let certificate_expiration = outcome
         .cert_expires_at
-        .map(|exp| Duration::from_millis(u64::try_from(exp - outcome.started_at).unwrap_or(0)));
+        .map(|exp| {
+            Duration::from_millis(u64::try_from(exp.saturating_sub(outcome.started_at)).unwrap_or(0))
+        });
     let ip = outcome.ip.map(|ip| ip.to_string());
     let ctx = EvalContext {
         status: outcome.status_code,
@@ -152,8 +154,15 @@ pub fn judge(spec: &MonitorSpec, outcome: &ProbeOutcome) -> CheckResult {
         spec.conditions.iter().map(|c| c.evaluate(&ctx)).collect();
 
     let (success, failure_reason) = if let Some(e) = &error {
-        // `[CONNECTED] == false` style monitors succeed on connection failures.
-        let expects_failure = !conditions.is_empty() && conditions.iter().all(|c| c.success);
+        // `[CONNECTED] == false` style monitors succeed on connection failures — only if
+        // they ask about [CONNECTED] (a lone `[RESPONSE_TIME] < 500` must not turn an
+        // outage into "up"), and never when the SSRF guard refused to even try.
+        let expects_failure = e.kind != ProbeErrorKind::Blocked
+            && spec
+                .conditions
+                .iter()
+                .any(|c| c.as_str().to_ascii_uppercase().contains("[CONNECTED]"))
+            && conditions.iter().all(|c| c.success);
         if expects_failure && !outcome.connected {
             (true, None)
         } else {
@@ -161,10 +170,7 @@ pub fn judge(spec: &MonitorSpec, outcome: &ProbeOutcome) -> CheckResult {
         }
     } else if conditions.is_empty() {
         match outcome.status_code {
-            Some(code @ 200..=399) => {
-                let _ = code;
-                (true, None)
-            }
+            Some(200..=399) => (true, None),
             Some(code) => (false, Some(format!("status {code} is not 2xx/3xx"))),
             None => (false, Some("no response status".to_owned())),
         }

@@ -81,6 +81,8 @@ pub struct LiveState {
     pub consecutive_successes: u32,
     /// `checked_at` of the current failing streak (capped), the proof of a coming incident.
     pub failing_streak: Vec<UnixMs>,
+    /// Watermark for ordering: `checked_at` of the last applied check, or the resume time
+    /// if later. Checks at or before it are ignored.
     pub last_check_at: Option<UnixMs>,
     pub last_success: Option<bool>,
     pub last_response_ms: Option<f64>,
@@ -178,7 +180,7 @@ pub struct Applied {
     pub closed: Option<(IncidentId, UnixMs)>,
 }
 
-/// Applies one judged check to a state. Checks older than the last applied one are
+/// Applies one judged check to a state. Checks not newer than the last applied one are
 /// ignored (returns the state unchanged, no transition), so redelivery is harmless.
 /// `reminder_every_ms`: while down, emit a reminder this often (None = off).
 pub fn apply(
@@ -230,11 +232,13 @@ pub fn apply(
     };
     let next = &mut applied.state;
     let at = check.checked_at;
+    // A spec deserialised from storage bypasses validation; a threshold of 0 would
+    // otherwise flip the status on a check of the other kind.
+    let failure_threshold = u32::from(spec.failure_threshold.max(1));
+    let success_threshold = u32::from(spec.success_threshold.max(1));
 
     match state.status {
-        Status::Pending | Status::Up
-            if next.consecutive_failures >= u32::from(spec.failure_threshold) =>
-        {
+        Status::Pending | Status::Up if next.consecutive_failures >= failure_threshold => {
             let started_at = next.failing_streak.first().copied().unwrap_or(at);
             let id = IncidentId::new(&spec.id, started_at);
             let cause = check
@@ -264,7 +268,7 @@ pub fn apply(
             next.open_incident = Some(id);
             next.last_reminder_at = Some(at);
         }
-        Status::Pending if next.consecutive_successes >= u32::from(spec.success_threshold) => {
+        Status::Pending if next.consecutive_successes >= success_threshold => {
             applied.transition = Some(Transition {
                 monitor_id: spec.id.clone(),
                 kind: TransitionKind::FirstUp,
@@ -278,7 +282,7 @@ pub fn apply(
             next.status = Status::Up;
             next.since = at;
         }
-        Status::Down if next.consecutive_successes >= u32::from(spec.success_threshold) => {
+        Status::Down if next.consecutive_successes >= success_threshold => {
             let incident = state.open_incident.clone();
             applied.transition = Some(Transition {
                 monitor_id: spec.id.clone(),
@@ -297,10 +301,10 @@ pub fn apply(
             next.last_reminder_at = None;
         }
         Status::Down if !check.success => {
-            let due = match (reminder_every_ms, state.last_reminder_at) {
-                (Some(every), Some(last)) => every > 0 && at - last >= every,
-                _ => false,
-            };
+            // Counted from the last reminder, or from the outage start if a state (e.g.
+            // one stored by an older version) has none.
+            let last = state.last_reminder_at.unwrap_or(state.since);
+            let due = reminder_every_ms.is_some_and(|every| every > 0 && at - last >= every);
             if due {
                 applied.transition = Some(Transition {
                     monitor_id: spec.id.clone(),
@@ -351,7 +355,8 @@ pub fn pause(state: &LiveState, now: UnixMs) -> Applied {
     }
 }
 
-/// Resumes a paused monitor: it starts again from pending.
+/// Resumes a paused monitor: it starts again from pending. Checks taken before `now`
+/// (in flight across the pause, or redelivered) are stale and will be ignored.
 pub fn resume(state: &LiveState, now: UnixMs) -> Applied {
     if state.status != Status::Paused {
         return Applied {
@@ -363,7 +368,7 @@ pub fn resume(state: &LiveState, now: UnixMs) -> Applied {
     }
     let mut next = LiveState::new(state.monitor_id.clone(), now);
     next.version = state.version + 1;
-    next.last_check_at = state.last_check_at;
+    next.last_check_at = Some(state.last_check_at.map_or(now, |last| last.max(now)));
     Applied {
         transition: Some(Transition {
             monitor_id: state.monitor_id.clone(),

@@ -176,3 +176,26 @@ impl<T> Stores for T where
     T: MonitorStore + PingLog + LiveStateStore + IncidentStore + AlertLedger + Send + Sync
 {
 }
+
+/// An email to send. Plain text; channels render their own content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mail {
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct MailError {
+    pub message: String,
+    /// Whether trying again later can help (server down) or not (address rejected).
+    pub retryable: bool,
+}
+
+/// Sends mail: SMTP or an outbox folder self-hosted, SES on AWS.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, mail: &Mail) -> Result<(), MailError>;
+}

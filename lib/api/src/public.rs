@@ -1,0 +1,274 @@
+//! Public, read-only routes: health, status JSON and SVG badges of public monitors.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sentinel_core::badge::Badge;
+use sentinel_core::stats::{Granularity, Period, Rollup, WindowStats, plan_window, window_stats};
+use sentinel_core::{LiveState, MonitorId, MonitorSpec, Status, UnixMs};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{ApiError, AppState, now_ms};
+
+pub const BADGE_CACHE_CONTROL: &str = "public, max-age=60, stale-while-revalidate=300";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/api/public/status", get(status_page))
+        .route("/api/public/monitors/{id}/status", get(monitor_status))
+        .route("/api/public/monitors/{id}/badge.svg", get(badge_svg))
+        .route("/api/public/monitors/{id}/badge.json", get(badge_json))
+        .route("/api/status/{id}", get(status_badge_alias))
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    match state.stores.list_states().await {
+        Ok(_) => Json(serde_json::json!({ "status": "ok" })).into_response(),
+        Err(e) => {
+            tracing::error!(error = &e as &dyn std::error::Error, "health check: store failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// One monitor on the public status page.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PublicMonitor {
+    pub id: String,
+    pub name: String,
+    pub status: Status,
+    /// When the current status began (ms since epoch).
+    pub since: Option<UnixMs>,
+    pub uptime_24h: Option<f64>,
+    pub last_check_at: Option<UnixMs>,
+    pub last_response_ms: Option<f64>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PublicStatus {
+    /// `up` when every public monitor is up, `down` when any is down, else `degraded`
+    /// when some are pending/paused, or `unknown` with no monitors.
+    pub overall: String,
+    pub monitors: Vec<PublicMonitor>,
+    pub generated_at: UnixMs,
+}
+
+async fn window(
+    state: &AppState,
+    id: &MonitorId,
+    period: Period,
+    now: UnixMs,
+) -> Result<WindowStats, ApiError> {
+    let plan = plan_window(now - period.duration_ms(), now);
+    let mut rollups: Vec<Rollup> = Vec::new();
+    for (granularity, (from, to)) in [
+        (Granularity::Hour, plan.hours_before),
+        (Granularity::Day, plan.days),
+        (Granularity::Hour, plan.hours_after),
+    ] {
+        if from < to {
+            rollups.extend(state.stores.rollups(id, granularity, from, to).await?);
+        }
+    }
+    Ok(window_stats(&rollups))
+}
+
+async fn public_monitor(state: &AppState, raw_id: &str) -> Result<MonitorSpec, ApiError> {
+    let id = MonitorId::parse(raw_id).map_err(|_| ApiError::not_found("monitor"))?;
+    match state.stores.get_monitor(&id).await? {
+        Some(spec) if spec.public => Ok(spec),
+        _ => Err(ApiError::not_found("monitor")),
+    }
+}
+
+async fn describe(
+    state: &AppState,
+    spec: &MonitorSpec,
+    live: Option<LiveState>,
+    now: UnixMs,
+) -> Result<PublicMonitor, ApiError> {
+    let stats = window(state, &spec.id, Period::Day, now).await?;
+    let status = match (&live, spec.paused) {
+        (_, true) => Status::Paused,
+        (Some(l), false) => l.status,
+        (None, false) => Status::Pending,
+    };
+    Ok(PublicMonitor {
+        id: spec.id.to_string(),
+        name: spec.name.clone(),
+        status,
+        since: live.as_ref().map(|l| l.since),
+        uptime_24h: stats.uptime_pct,
+        last_check_at: live.as_ref().and_then(|l| l.last_check_at),
+        last_response_ms: live.as_ref().and_then(|l| l.last_response_ms),
+        tags: spec.tags.clone(),
+    })
+}
+
+async fn status_page(State(state): State<AppState>) -> Result<Json<PublicStatus>, ApiError> {
+    let now = now_ms();
+    let monitors = state.stores.list_monitors().await?;
+    let states = state.stores.list_states().await?;
+    let mut out = Vec::new();
+    for spec in monitors.iter().filter(|m| m.public) {
+        let live = states.iter().find(|s| s.monitor_id == spec.id).cloned();
+        out.push(describe(&state, spec, live, now).await?);
+    }
+    let overall = if out.is_empty() {
+        "unknown"
+    } else if out.iter().any(|m| m.status == Status::Down) {
+        "down"
+    } else if out.iter().all(|m| m.status == Status::Up) {
+        "up"
+    } else {
+        "degraded"
+    };
+    Ok(Json(PublicStatus {
+        overall: overall.to_owned(),
+        monitors: out,
+        generated_at: now,
+    }))
+}
+
+async fn monitor_status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PublicMonitor>, ApiError> {
+    let spec = public_monitor(&state, &id).await?;
+    let live = state.stores.get_state(&spec.id).await?;
+    Ok(Json(describe(&state, &spec, live, now_ms()).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BadgeQuery {
+    kind: Option<String>,
+    period: Option<String>,
+    label: Option<String>,
+}
+
+async fn build_badge(
+    state: &AppState,
+    id: &str,
+    query: &BadgeQuery,
+) -> Result<Badge, ApiError> {
+    let period = match query.period.as_deref() {
+        None => Period::Day,
+        Some(raw) => Period::parse(raw)
+            .ok_or_else(|| ApiError::invalid_query("period", "period must be 24h, 7d, 30d or 90d"))?,
+    };
+    let kind = query.kind.as_deref().unwrap_or("status");
+    if !matches!(kind, "status" | "uptime" | "response") {
+        return Err(ApiError::invalid_query(
+            "kind",
+            "kind must be status, uptime or response",
+        ));
+    }
+    if let Some(label) = &query.label
+        && label.chars().count() > 64
+    {
+        return Err(ApiError::invalid_query("label", "label must be at most 64 characters"));
+    }
+    let spec = public_monitor(state, id).await?;
+    let now = now_ms();
+    Ok(match kind {
+        "uptime" => {
+            let label = query
+                .label
+                .clone()
+                .unwrap_or_else(|| Badge::default_uptime_label(period));
+            let stats = window(state, &spec.id, period, now).await?;
+            Badge::uptime(&label, period, stats.uptime_pct)
+        }
+        "response" => {
+            let label = query.label.as_deref().unwrap_or("response time");
+            let stats = window(state, &spec.id, period, now).await?;
+            Badge::response_time(label, stats.avg_ms)
+        }
+        _ => {
+            let label = query.label.as_deref().unwrap_or(&spec.name);
+            let status = if spec.paused {
+                Status::Paused
+            } else {
+                state
+                    .stores
+                    .get_state(&spec.id)
+                    .await?
+                    .map_or(Status::Pending, |s| s.status)
+            };
+            Badge::status(label, status)
+        }
+    })
+}
+
+/// A cacheable response with a strong ETag; answers 304 when the client has it.
+fn cached(headers: &HeaderMap, content_type: &'static str, body: Vec<u8>) -> Response {
+    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, content_type)], body).into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(BADGE_CACHE_CONTROL));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    response
+}
+
+async fn badge_svg(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<BadgeQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let badge = build_badge(&state, &id, &query).await?;
+    Ok(cached(
+        &headers,
+        "image/svg+xml; charset=utf-8",
+        badge.to_svg().into_bytes(),
+    ))
+}
+
+async fn badge_json(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<BadgeQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let badge = build_badge(&state, &id, &query).await?;
+    let body = serde_json::to_vec(&badge).unwrap_or_default();
+    Ok(cached(&headers, "application/json", body))
+}
+
+async fn status_badge_alias(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let query = BadgeQuery {
+        kind: Some("status".into()),
+        period: None,
+        label: None,
+    };
+    let badge = build_badge(&state, &id, &query).await?;
+    Ok(cached(
+        &headers,
+        "image/svg+xml; charset=utf-8",
+        badge.to_svg().into_bytes(),
+    ))
+}

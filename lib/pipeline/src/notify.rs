@@ -1,0 +1,141 @@
+//! The notifier: a transition becomes one alert per channel, claimed in the ledger
+//! first so it is never sent twice, retried with backoff, and recorded as sent or failed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sentinel_core::Transition;
+use sentinel_core::alert::AlertMessage;
+use sentinel_store::{AlertLedger, Delivery, DeliveryStatus, MonitorStore, StoreError};
+use tracing::{info, instrument, warn};
+
+use crate::channels::AlertChannel;
+
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Total attempts per delivery, including the first.
+    pub attempts: u32,
+    /// Delay before the second attempt; doubles each time, capped at `max_delay`.
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 4,
+            first_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What happened to one transition.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct NotifyReport {
+    pub sent: Vec<String>,
+    pub failed: Vec<String>,
+    /// Channels whose delivery was already claimed (duplicate transition).
+    pub duplicates: Vec<String>,
+}
+
+pub struct Notifier<S: ?Sized> {
+    stores: Arc<S>,
+    channels: Vec<Arc<dyn AlertChannel>>,
+    retry: RetryPolicy,
+}
+
+impl<S> Notifier<S>
+where
+    S: MonitorStore + AlertLedger + ?Sized,
+{
+    pub fn new(stores: Arc<S>, channels: Vec<Arc<dyn AlertChannel>>, retry: RetryPolicy) -> Self {
+        Self {
+            stores,
+            channels,
+            retry,
+        }
+    }
+
+    pub fn channels(&self) -> &[Arc<dyn AlertChannel>] {
+        &self.channels
+    }
+
+    /// Alerts every channel the monitor subscribes to (all, when it names none).
+    #[instrument(skip_all, fields(monitor_id = %transition.monitor_id, kind = transition.kind.as_str()))]
+    pub async fn notify(&self, transition: &Transition) -> Result<NotifyReport, StoreError> {
+        let mut report = NotifyReport::default();
+        if !transition.kind.is_alerted() {
+            return Ok(report);
+        }
+        let Some(spec) = self.stores.get_monitor(&transition.monitor_id).await? else {
+            warn!("monitor no longer exists; alert dropped");
+            return Ok(report);
+        };
+        let message = AlertMessage::for_transition(&spec, transition);
+        let targets = self
+            .channels
+            .iter()
+            .filter(|c| spec.alerts.is_empty() || spec.alerts.iter().any(|a| a == c.name()));
+        for channel in targets {
+            let now = crate::now_ms();
+            let delivery = Delivery {
+                key: format!("{}:{}", message.idempotency_key, channel.name()),
+                channel: channel.name().to_owned(),
+                monitor_id: spec.id.clone(),
+                event: message.event.clone(),
+                status: DeliveryStatus::Pending,
+                attempts: 0,
+                last_error: None,
+                created_at: now,
+                updated_at: now,
+            };
+            if !self.stores.claim(&delivery).await? {
+                report.duplicates.push(delivery.channel);
+                continue;
+            }
+            let (status, attempts, error) = self.deliver(channel.as_ref(), &message).await;
+            self.stores
+                .finish(
+                    &delivery.key,
+                    status,
+                    attempts,
+                    error.as_deref(),
+                    crate::now_ms(),
+                )
+                .await?;
+            match status {
+                DeliveryStatus::Sent => report.sent.push(delivery.channel),
+                _ => report.failed.push(delivery.channel),
+            }
+        }
+        Ok(report)
+    }
+
+    async fn deliver(
+        &self,
+        channel: &dyn AlertChannel,
+        message: &AlertMessage,
+    ) -> (DeliveryStatus, u32, Option<String>) {
+        let mut delay = self.retry.first_delay;
+        let mut last_error = None;
+        for attempt in 1..=self.retry.attempts.max(1) {
+            match channel.send(message).await {
+                Ok(()) => {
+                    info!(channel = channel.name(), attempt, "alert sent");
+                    return (DeliveryStatus::Sent, attempt, None);
+                }
+                Err(e) => {
+                    warn!(channel = channel.name(), attempt, error = %e.message, "alert failed");
+                    last_error = Some(e.message);
+                    if !e.retryable || attempt == self.retry.attempts {
+                        return (DeliveryStatus::Failed, attempt, last_error);
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.retry.max_delay);
+                }
+            }
+        }
+        (DeliveryStatus::Failed, self.retry.attempts, last_error)
+    }
+}

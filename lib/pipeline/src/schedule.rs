@@ -1,0 +1,217 @@
+//! When each monitor is due. Every monitor runs at a stable offset inside its interval
+//! (derived from its id), so 10,000 monitors at 60 s spread evenly over the minute instead
+//! of all firing at :00, and a check's cadence does not drift by its own duration.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+
+use sentinel_core::{MonitorId, MonitorSpec, UnixMs};
+
+/// FNV-1a: stable across processes and releases (unlike `DefaultHasher`).
+fn stable_hash(text: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+/// The monitor's offset inside its interval, in ms (whole seconds, so the AWS
+/// scheduler can place it with `DelaySeconds`).
+pub fn offset_ms(id: &MonitorId, interval_ms: i64) -> i64 {
+    let interval_s = (interval_ms / 1000).max(1) as u64;
+    (stable_hash(id.as_str()) % interval_s) as i64 * 1000
+}
+
+/// The first due time strictly after `after`.
+pub fn next_due(spec: &MonitorSpec, after: UnixMs) -> UnixMs {
+    let interval = spec.interval.as_millis() as i64;
+    let offset = offset_ms(&spec.id, interval);
+    let k = (after - offset).div_euclid(interval) + 1;
+    k * interval + offset
+}
+
+/// Every due time of every active monitor in `[from, to)`, ordered by time
+/// (what the AWS scheduler sends for the next minute).
+pub fn due_between(
+    monitors: &[MonitorSpec],
+    from: UnixMs,
+    to: UnixMs,
+) -> Vec<(UnixMs, &MonitorSpec)> {
+    let mut out = Vec::new();
+    for spec in monitors.iter().filter(|m| !m.paused) {
+        let mut due = next_due(spec, from - 1);
+        while due < to {
+            out.push((due, spec));
+            due = next_due(spec, due);
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    out
+}
+
+/// In-process timetable: a min-heap of due times. Changing or removing a monitor
+/// bumps its generation, so stale heap entries are skipped lazily.
+#[derive(Default)]
+pub struct Timetable {
+    heap: BinaryHeap<Reverse<(UnixMs, u64, MonitorId)>>,
+    monitors: HashMap<MonitorId, (u64, Arc<MonitorSpec>)>,
+    generation: u64,
+}
+
+impl Timetable {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds or replaces a monitor; its next run is its first due time after `now`.
+    pub fn upsert(&mut self, spec: Arc<MonitorSpec>, now: UnixMs) {
+        self.generation += 1;
+        let generation = self.generation;
+        if spec.paused {
+            self.monitors.remove(&spec.id);
+            return;
+        }
+        let due = next_due(&spec, now);
+        self.heap.push(Reverse((due, generation, spec.id.clone())));
+        self.monitors.insert(spec.id.clone(), (generation, spec));
+    }
+
+    pub fn remove(&mut self, id: &MonitorId) {
+        self.monitors.remove(id);
+    }
+
+    pub fn len(&self) -> usize {
+        self.monitors.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.monitors.is_empty()
+    }
+
+    /// The earliest live due time.
+    pub fn next_due_at(&mut self) -> Option<UnixMs> {
+        while let Some(Reverse((due, generation, id))) = self.heap.peek() {
+            match self.monitors.get(id) {
+                Some((g, _)) if g == generation => return Some(*due),
+                _ => {
+                    self.heap.pop();
+                }
+            }
+        }
+        None
+    }
+
+    /// Pops every monitor due at or before `now`, with its due time, and schedules its
+    /// next run one interval after the due time (not after `now`: no drift).
+    pub fn pop_due(&mut self, now: UnixMs) -> Vec<(UnixMs, Arc<MonitorSpec>)> {
+        let mut out = Vec::new();
+        while let Some(due) = self.next_due_at() {
+            if due > now {
+                break;
+            }
+            let Some(Reverse((due, generation, id))) = self.heap.pop() else {
+                break;
+            };
+            let Some((_, spec)) = self.monitors.get(&id) else {
+                continue;
+            };
+            let spec = Arc::clone(spec);
+            // If we fell behind by more than an interval, skip the missed runs.
+            let next = next_due(&spec, due.max(now - spec.interval.as_millis() as i64));
+            self.heap.push(Reverse((next, generation, id)));
+            out.push((due, spec));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sentinel_core::MonitorInput;
+
+    fn spec(id: &str, interval: i64) -> MonitorSpec {
+        MonitorInput {
+            id: Some(id.into()),
+            name: Some(id.into()),
+            url: Some("http://127.0.0.1/".into()),
+            interval: Some(sentinel_core::monitor::DurationInput::Seconds(interval)),
+            timeout: Some(sentinel_core::monitor::DurationInput::Seconds(5)),
+            ..MonitorInput::default()
+        }
+        .validate()
+        .unwrap()
+    }
+
+    #[test]
+    fn offsets_are_stable_whole_seconds_inside_the_interval() {
+        let id = MonitorId::parse("api").unwrap();
+        let a = offset_ms(&id, 60_000);
+        assert_eq!(a, offset_ms(&id, 60_000));
+        assert!((0..60_000).contains(&a));
+        assert_eq!(a % 1000, 0);
+    }
+
+    #[test]
+    fn next_due_is_on_the_grid_and_strictly_after() {
+        let s = spec("grid", 60);
+        let off = offset_ms(&s.id, 60_000);
+        let due = next_due(&s, 1_000_000_000_000);
+        assert!(due > 1_000_000_000_000);
+        assert_eq!((due - off).rem_euclid(60_000), 0);
+        assert_eq!(next_due(&s, due), due + 60_000);
+        assert_eq!(next_due(&s, due - 1), due);
+    }
+
+    #[test]
+    fn offsets_spread_many_monitors_over_the_interval() {
+        let mut per_second = [0u32; 60];
+        for i in 0..6000 {
+            let id = MonitorId::parse(&format!("m{i}")).unwrap();
+            per_second[(offset_ms(&id, 60_000) / 1000) as usize] += 1;
+        }
+        // 100 per second on average; no second is empty or more than twice as full.
+        assert!(per_second.iter().all(|&n| n > 50 && n < 200), "{per_second:?}");
+    }
+
+    #[test]
+    fn due_between_lists_sub_minute_intervals_several_times() {
+        let monitors = vec![spec("fast", 10), spec("slow", 3600)];
+        let due = due_between(&monitors, 0, 60_000);
+        assert_eq!(due.iter().filter(|(_, m)| m.id.as_str() == "fast").count(), 6);
+        assert!(due.iter().filter(|(_, m)| m.id.as_str() == "slow").count() <= 1);
+        assert!(due.windows(2).all(|w| w[0].0 <= w[1].0));
+    }
+
+    #[test]
+    fn timetable_keeps_cadence_and_drops_removed_monitors() {
+        let mut t = Timetable::new();
+        let a = Arc::new(spec("a", 10));
+        t.upsert(Arc::clone(&a), 0);
+        t.upsert(Arc::new(spec("b", 10)), 0);
+        let first = t.next_due_at().unwrap();
+        let popped = t.pop_due(first);
+        assert!(!popped.is_empty());
+        // Popped late: the next run stays on the grid.
+        let late = t.pop_due(first + 25_000);
+        for (due, s) in &late {
+            assert_eq!((due - offset_ms(&s.id, 10_000)).rem_euclid(10_000), 0);
+        }
+        t.remove(&a.id);
+        let later = t.pop_due(first + 100_000);
+        assert!(later.iter().all(|(_, s)| s.id.as_str() == "b"));
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn paused_monitors_are_not_scheduled() {
+        let mut t = Timetable::new();
+        let mut s = spec("p", 10);
+        s.paused = true;
+        t.upsert(Arc::new(s), 0);
+        assert_eq!(t.next_due_at(), None);
+    }
+}

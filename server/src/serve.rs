@@ -1,0 +1,230 @@
+//! `sentinel serve`: the engine, the HTTP routes and graceful shutdown in one process.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use sentinel_api::AppState;
+use sentinel_embedded::SqliteStore;
+use sentinel_pipeline::channels::{AlertChannel, ChannelDeps, http_client};
+use sentinel_pipeline::mail::{OutboxMailer, SmtpMailer};
+use sentinel_pipeline::{CheckStage, Engine, EngineConfig, Notifier, RetryPolicy};
+use sentinel_probe::{ProbeSettings, Prober, load_pem_certificates};
+use sentinel_store::{Mailer, MonitorStore, PingLog, Stores};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::config::{self, Config};
+
+const DEFAULT_CONFIG: &str = "sentinel.yaml";
+const DEFAULT_DATA: &str = "sentinel-data";
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// YAML file with `monitors:` and `alerting:` [default: sentinel.yaml, if present]
+    #[arg(long, env = "SENTINEL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Folder for the database and the mail outbox [default: ./sentinel-data]
+    #[arg(long, env = "SENTINEL_DATA")]
+    data: Option<PathBuf>,
+    /// Address to serve HTTP on [default: 127.0.0.1:8080]
+    #[arg(long, env = "SENTINEL_LISTEN")]
+    listen: Option<String>,
+}
+
+/// Settings after CLI, environment and file are layered (flags win).
+pub struct Resolved {
+    pub config: Config,
+    pub data: PathBuf,
+    pub listen: SocketAddr,
+}
+
+pub fn resolve(args: ServeArgs) -> anyhow::Result<Resolved> {
+    let config = match &args.config {
+        Some(path) => config::load(path)?,
+        None if std::path::Path::new(DEFAULT_CONFIG).exists() => {
+            config::load(std::path::Path::new(DEFAULT_CONFIG))?
+        }
+        None => {
+            warn!("no {DEFAULT_CONFIG} here and no --config given: starting with no monitors");
+            Config::default()
+        }
+    };
+    let data = args
+        .data
+        .or_else(|| config.data.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
+    let listen_text = args
+        .listen
+        .or_else(|| config.listen.clone())
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+    let listen: SocketAddr = listen_text
+        .parse()
+        .with_context(|| format!("--listen {listen_text:?} is not an address like 127.0.0.1:8080"))?;
+    Ok(Resolved {
+        config,
+        data,
+        listen,
+    })
+}
+
+/// Makes the stored monitors match the config file (the file is the source of truth).
+async fn sync_monitors(store: &SqliteStore, config: &Config) -> anyhow::Result<()> {
+    let wanted: std::collections::HashSet<_> = config.monitors.iter().map(|m| &m.id).collect();
+    for stored in store.list_monitors().await? {
+        if !wanted.contains(&stored.id) {
+            info!(monitor_id = %stored.id, "monitor removed from config");
+            store.delete_monitor(&stored.id).await?;
+        }
+    }
+    for spec in &config.monitors {
+        store.upsert_monitor(spec).await?;
+    }
+    Ok(())
+}
+
+async fn shutdown_signal(token: CancellationToken) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+        _ = token.cancelled() => {},
+    }
+    info!("shutting down: finishing in-flight checks");
+    token.cancel();
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let Resolved {
+        config,
+        data,
+        listen,
+    } = resolve(args)?;
+    std::fs::create_dir_all(&data)
+        .with_context(|| format!("cannot create data folder {}", data.display()))?;
+    let store = Arc::new(
+        SqliteStore::open(data.join("sentinel.db"))
+            .with_context(|| format!("cannot open database in {}", data.display()))?,
+    );
+    sync_monitors(&store, &config).await?;
+
+    let mut settings = ProbeSettings {
+        allow_private: config.allow_private,
+        ..ProbeSettings::default()
+    };
+    if let Some(ca) = &config.ca_file {
+        settings.extra_root_certs = load_pem_certificates([ca])?;
+    }
+    let prober = Prober::new(settings)?;
+
+    let mailer: Arc<dyn Mailer> = match &config.smtp {
+        Some(smtp) => Arc::new(SmtpMailer::new(smtp).map_err(|e| anyhow::anyhow!(e.message))?),
+        None => {
+            let outbox = data.join("outbox");
+            info!(outbox = %outbox.display(), "no smtp configured: email alerts go to the outbox folder");
+            Arc::new(OutboxMailer::new(outbox))
+        }
+    };
+    let deps = ChannelDeps {
+        http: http_client(Duration::from_secs(10))?,
+        mailer,
+        default_from: config
+            .smtp
+            .as_ref()
+            .and_then(|s| s.from.clone())
+            .unwrap_or_else(|| "sentinel@localhost.localdomain".to_owned()),
+    };
+    let mut channels: Vec<Arc<dyn AlertChannel>> = Vec::new();
+    for (name, channel) in &config.channels {
+        match channel.build(name, &deps) {
+            Ok(c) => channels.push(c),
+            Err(e) => bail!("alerting.{name}.{}: {}", e.field, e.message),
+        }
+    }
+
+    let stage = Arc::new(
+        CheckStage::new(Arc::clone(&store), prober, config.max_in_flight)
+            .with_reminders(config.reminder_every),
+    );
+    let notifier = Arc::new(Notifier::new(
+        Arc::clone(&store),
+        channels,
+        RetryPolicy::default(),
+    ));
+    let shutdown = CancellationToken::new();
+    let (engine, engine_done) = Engine::spawn(
+        stage,
+        notifier,
+        config.monitors.clone(),
+        EngineConfig {
+            max_in_flight: config.max_in_flight,
+        },
+        shutdown.clone(),
+    );
+
+    // Raw pings are pruned after the retention period; rollups stay.
+    let retention_ms = config.ping_retention.as_millis() as i64;
+    let prune_store = Arc::clone(&store);
+    let prune_token = shutdown.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = prune_token.cancelled() => break,
+                _ = every.tick() => {
+                    let before = sentinel_pipeline::now_ms() - retention_ms;
+                    match prune_store.prune(before).await {
+                        Ok(n) if n > 0 => info!(pruned = n, "old pings pruned"),
+                        Ok(_) => {}
+                        Err(e) => warn!(error = %e, "pruning old pings failed"),
+                    }
+                }
+            }
+        }
+    });
+
+    let stats = Arc::clone(&engine.stats);
+    let mut state = AppState::new(Arc::clone(&store) as Arc<dyn Stores>);
+    state.last_tick = Some(Arc::new(move || {
+        match stats.last_tick_ms.load(Ordering::Relaxed) {
+            0 => None,
+            v => i64::try_from(v).ok(),
+        }
+    }));
+    let app = sentinel_api::public::routes().with_state(state);
+
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    info!(
+        address = %listener.local_addr().unwrap_or(listen),
+        monitors = config.monitors.len(),
+        data = %data.display(),
+        "sentinel is serving"
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal(shutdown.clone()))
+        .await
+        .context("http server failed")?;
+    shutdown.cancel();
+    engine_done.await.context("engine task failed")?;
+    info!("stopped cleanly");
+    Ok(())
+}
