@@ -124,7 +124,10 @@ pub async fn run(args: CheckArgs) -> ExitCode {
             }
         }
     } else {
-        print!("{}", render(spec.method.as_str(), spec.url.as_str(), &result));
+        print!(
+            "{}",
+            render(spec.method.as_str(), spec.url.as_str(), &result)
+        );
     }
     if result.success {
         ExitCode::SUCCESS
@@ -150,8 +153,14 @@ pub fn render(method: &str, url: &str, r: &CheckResult) -> String {
     out.push_str(&format!("  dns           {}\n", ms(r.timings.dns_ms)));
     out.push_str(&format!("  connect       {}\n", ms(r.timings.connect_ms)));
     out.push_str(&format!("  tls           {}\n", ms(r.timings.tls_ms)));
-    out.push_str(&format!("  first byte    {}\n", ms(r.timings.first_byte_ms)));
-    out.push_str(&format!("  total         {}\n", ms(Some(r.timings.total_ms))));
+    out.push_str(&format!(
+        "  first byte    {}\n",
+        ms(r.timings.first_byte_ms)
+    ));
+    out.push_str(&format!(
+        "  total         {}\n",
+        ms(Some(r.timings.total_ms))
+    ));
     if let Some(exp) = r.cert_expires_at {
         let t = std::time::UNIX_EPOCH
             + std::time::Duration::from_millis(u64::try_from(exp).unwrap_or(0));
@@ -163,7 +172,10 @@ pub fn render(method: &str, url: &str, r: &CheckResult) -> String {
     }
     for c in &r.conditions {
         let mark = if c.success { "✓" } else { "✗" };
-        out.push_str(&format!("  {mark} {}   (actual: {})\n", c.condition, c.actual));
+        out.push_str(&format!(
+            "  {mark} {}   (actual: {})\n",
+            c.condition, c.actual
+        ));
     }
     if let Some(reason) = &r.failure_reason {
         out.push_str(&format!("  reason        {reason}\n"));

@@ -287,12 +287,20 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
     config.ca_file = server.ca_file;
     if let Some(n) = server.max_in_flight {
         if n == 0 || n > 100_000 {
-            errors.push(at("server.max-in-flight", "must be between 1 and 100000".into(), &index));
+            errors.push(at(
+                "server.max-in-flight",
+                "must be between 1 and 100000".into(),
+                &index,
+            ));
         } else {
             config.max_in_flight = n;
         }
     }
-    match server.reminder_every.as_ref().map(DurationInput::to_duration) {
+    match server
+        .reminder_every
+        .as_ref()
+        .map(DurationInput::to_duration)
+    {
         None => {}
         Some(Ok(d)) if d < Duration::from_secs(60) => errors.push(at(
             "server.reminder-every",
@@ -302,7 +310,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
         Some(Ok(d)) => config.reminder_every = Some(d),
         Some(Err(m)) => errors.push(at("server.reminder-every", m, &index)),
     }
-    match server.ping_retention.as_ref().map(DurationInput::to_duration) {
+    match server
+        .ping_retention
+        .as_ref()
+        .map(DurationInput::to_duration)
+    {
         None => {}
         Some(Ok(d)) if d < Duration::from_secs(86_400) => errors.push(at(
             "server.ping-retention",
@@ -317,7 +329,9 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
     // Building a channel validates it; this throwaway set of dependencies never sends.
     let dry_run_deps = ChannelDeps {
         http: reqwest::Client::new(),
-        mailer: Arc::new(OutboxMailer::new(std::env::temp_dir().join("sentinel-dry-run"))),
+        mailer: Arc::new(OutboxMailer::new(
+            std::env::temp_dir().join("sentinel-dry-run"),
+        )),
         default_from: "sentinel@localhost.localdomain".into(),
     };
 
@@ -436,14 +450,21 @@ monitors:
         assert_eq!(errors[0].line, Some(5));
         assert_eq!(errors[1].field.as_deref(), Some("monitors[1].interval"));
         assert_eq!(errors[1].line, Some(6));
-        assert!(errors[0].to_string().starts_with("s.yaml:5: monitors[1].url: "));
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with("s.yaml:5: monitors[1].url: ")
+        );
     }
 
     #[test]
     fn bad_conditions_are_located() {
         let text = "monitors:\n  - name: a\n    url: http://x/\n    conditions:\n      - \"[STATUS] == 200\"\n      - \"[NOPE] == 1\"\n";
         let errors = errors_of(text);
-        assert_eq!(errors[0].field.as_deref(), Some("monitors[0].conditions[1]"));
+        assert_eq!(
+            errors[0].field.as_deref(),
+            Some("monitors[0].conditions[1]")
+        );
         assert_eq!(errors[0].line, Some(6));
     }
 
@@ -475,7 +496,10 @@ monitors:
         assert!(errors[0].message.contains("secret"), "{errors:?}");
         let text = "alerting:\n  slack:\n    webhook-url: not a url\n";
         let errors = errors_of(text);
-        assert_eq!(errors[0].field.as_deref(), Some("alerting.slack.webhook-url"));
+        assert_eq!(
+            errors[0].field.as_deref(),
+            Some("alerting.slack.webhook-url")
+        );
         assert_eq!(errors[0].line, Some(3));
     }
 

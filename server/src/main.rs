@@ -9,10 +9,19 @@ mod config;
 mod serve;
 
 #[derive(Parser)]
-#[command(name = "sentinel", version, about = "Uptime monitoring: checks, status, alerts, badges")]
+#[command(
+    name = "sentinel",
+    version,
+    about = "Uptime monitoring: checks, status, alerts, badges"
+)]
 struct Cli {
     /// Log format: `text` (default) or `json`.
-    #[arg(long, global = true, env = "SENTINEL_LOG_FORMAT", default_value = "text")]
+    #[arg(
+        long,
+        global = true,
+        env = "SENTINEL_LOG_FORMAT",
+        default_value = "text"
+    )]
     log_format: String,
     #[command(subcommand)]
     command: Command,

@@ -62,9 +62,9 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Resolved> {
         .listen
         .or_else(|| config.listen.clone())
         .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-    let listen: SocketAddr = listen_text
-        .parse()
-        .with_context(|| format!("--listen {listen_text:?} is not an address like 127.0.0.1:8080"))?;
+    let listen: SocketAddr = listen_text.parse().with_context(|| {
+        format!("--listen {listen_text:?} is not an address like 127.0.0.1:8080")
+    })?;
     Ok(Resolved {
         config,
         data,
@@ -121,6 +121,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create data folder {}", data.display()))?;
     let store = Arc::new(
         SqliteStore::open(data.join("sentinel.db"))
+            .await
             .with_context(|| format!("cannot open database in {}", data.display()))?,
     );
     sync_monitors(&store, &config).await?;

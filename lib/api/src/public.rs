@@ -30,7 +30,10 @@ async fn health(State(state): State<AppState>) -> Response {
     match state.stores.list_states().await {
         Ok(_) => Json(serde_json::json!({ "status": "ok" })).into_response(),
         Err(e) => {
-            tracing::error!(error = &e as &dyn std::error::Error, "health check: store failed");
+            tracing::error!(
+                error = &e as &dyn std::error::Error,
+                "health check: store failed"
+            );
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(serde_json::json!({ "status": "unavailable" })),
@@ -156,15 +159,12 @@ pub struct BadgeQuery {
     label: Option<String>,
 }
 
-async fn build_badge(
-    state: &AppState,
-    id: &str,
-    query: &BadgeQuery,
-) -> Result<Badge, ApiError> {
+async fn build_badge(state: &AppState, id: &str, query: &BadgeQuery) -> Result<Badge, ApiError> {
     let period = match query.period.as_deref() {
         None => Period::Day,
-        Some(raw) => Period::parse(raw)
-            .ok_or_else(|| ApiError::invalid_query("period", "period must be 24h, 7d, 30d or 90d"))?,
+        Some(raw) => Period::parse(raw).ok_or_else(|| {
+            ApiError::invalid_query("period", "period must be 24h, 7d, 30d or 90d")
+        })?,
     };
     let kind = query.kind.as_deref().unwrap_or("status");
     if !matches!(kind, "status" | "uptime" | "response") {
@@ -176,7 +176,10 @@ async fn build_badge(
     if let Some(label) = &query.label
         && label.chars().count() > 64
     {
-        return Err(ApiError::invalid_query("label", "label must be at most 64 characters"));
+        return Err(ApiError::invalid_query(
+            "label",
+            "label must be at most 64 characters",
+        ));
     }
     let spec = public_monitor(state, id).await?;
     let now = now_ms();
@@ -223,7 +226,10 @@ fn cached(headers: &HeaderMap, content_type: &'static str, body: Vec<u8>) -> Res
         ([(header::CONTENT_TYPE, content_type)], body).into_response()
     };
     let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(BADGE_CACHE_CONTROL));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(BADGE_CACHE_CONTROL),
+    );
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }

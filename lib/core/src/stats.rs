@@ -127,7 +127,9 @@ impl LatencyHistogram {
 
     /// Number of recorded values.
     pub fn count(&self) -> u64 {
-        self.counts.values().fold(0u64, |acc, &n| acc.saturating_add(n))
+        self.counts
+            .values()
+            .fold(0u64, |acc, &n| acc.saturating_add(n))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -550,7 +552,9 @@ mod tests {
             assert!(rel_err(rep, v) <= TOL, "v={v} rep={rep}");
             v *= 1.003;
         }
-        for v in [0.1, 0.11, 1.0, 1.5, 10.0, 99.9, 100.0, 250.0, 1000.0, 599_999.0] {
+        for v in [
+            0.1, 0.11, 1.0, 1.5, 10.0, 99.9, 100.0, 250.0, 1000.0, 599_999.0,
+        ] {
             let rep = LatencyHistogram::representative(LatencyHistogram::index_of(v));
             assert!(rel_err(rep, v) <= TOL, "v={v} rep={rep}");
         }
@@ -628,7 +632,9 @@ mod tests {
             .collect();
         let h = hist(&values);
         assert_eq!(h.count(), 10_000);
-        for q in [0.0, 0.001, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0] {
+        for q in [
+            0.0, 0.001, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0,
+        ] {
             let rank = ((q * f64::from(n)).ceil() as usize).max(1);
             let truth = values[rank - 1];
             let v = h.quantile(q).expect("non-empty");
@@ -814,7 +820,10 @@ mod tests {
             assert_eq!(plan.days.0 % DAY_MS, 0, "{plan:?}");
             assert_eq!(plan.days.1 % DAY_MS, 0, "{plan:?}");
             // Edges are shorter than a day, else they would hold a whole day.
-            assert!(plan.hours_before.1 - plan.hours_before.0 < DAY_MS, "{plan:?}");
+            assert!(
+                plan.hours_before.1 - plan.hours_before.0 < DAY_MS,
+                "{plan:?}"
+            );
             assert!(plan.hours_after.1 - plan.hours_after.0 < DAY_MS, "{plan:?}");
         }
         (s, e)
@@ -886,7 +895,10 @@ mod tests {
     fn a_day_across_midnight_is_all_hours() {
         // 24 h from 12:00 to 12:00 holds no whole UTC day.
         let plan = plan_window(T0 + 12 * HOUR_MS, T0 + DAY_MS + 12 * HOUR_MS);
-        assert_eq!(plan.hours_before, (T0 + 12 * HOUR_MS, T0 + DAY_MS + 12 * HOUR_MS));
+        assert_eq!(
+            plan.hours_before,
+            (T0 + 12 * HOUR_MS, T0 + DAY_MS + 12 * HOUR_MS)
+        );
         assert_eq!(plan.days.0, plan.days.1);
         assert_well_formed(&plan);
     }
@@ -918,9 +930,15 @@ mod tests {
     fn ninety_days_from_now_uses_89_days_and_two_ragged_edges() {
         let now = T0 + 100 * DAY_MS + 13 * HOUR_MS + 42 * 60_000;
         let plan = plan_window(now - Period::Quarter.duration_ms(), now);
-        assert_eq!(plan.hours_before, (T0 + 10 * DAY_MS + 13 * HOUR_MS, T0 + 11 * DAY_MS));
+        assert_eq!(
+            plan.hours_before,
+            (T0 + 10 * DAY_MS + 13 * HOUR_MS, T0 + 11 * DAY_MS)
+        );
         assert_eq!(plan.days, (T0 + 11 * DAY_MS, T0 + 100 * DAY_MS));
-        assert_eq!(plan.hours_after, (T0 + 100 * DAY_MS, T0 + 100 * DAY_MS + 14 * HOUR_MS));
+        assert_eq!(
+            plan.hours_after,
+            (T0 + 100 * DAY_MS, T0 + 100 * DAY_MS + 14 * HOUR_MS)
+        );
         assert_eq!((plan.days.1 - plan.days.0) / DAY_MS, 89);
         let (s, e) = assert_well_formed(&plan);
         // 90 days plus the partial current hour, widened to whole hours.
@@ -929,7 +947,12 @@ mod tests {
 
     #[test]
     fn empty_and_inverted_windows_plan_nothing() {
-        for (from, to) in [(T0, T0), (T0 + 5, T0 + 5), (T0 + DAY_MS, T0), (T0 + 5, T0 + 2)] {
+        for (from, to) in [
+            (T0, T0),
+            (T0 + 5, T0 + 5),
+            (T0 + DAY_MS, T0),
+            (T0 + 5, T0 + 2),
+        ] {
             let plan = plan_window(from, to);
             assert!(plan.is_empty(), "{from}..{to}: {plan:?}");
             assert_eq!(plan.span().0, plan.span().1);

@@ -126,7 +126,11 @@ where
             if let Some((id, at)) = &applied.closed {
                 self.stores.close_incident(id, *at).await?;
             }
-            match self.stores.compare_and_set(&applied.state, expected).await? {
+            match self
+                .stores
+                .compare_and_set(&applied.state, expected)
+                .await?
+            {
                 CasOutcome::Applied => return Ok(applied.transition),
                 CasOutcome::Conflict(_) => continue,
             }
@@ -158,7 +162,11 @@ where
             if let Some((id, at)) = &applied.closed {
                 self.stores.close_incident(id, *at).await?;
             }
-            match self.stores.compare_and_set(&applied.state, expected).await? {
+            match self
+                .stores
+                .compare_and_set(&applied.state, expected)
+                .await?
+            {
                 CasOutcome::Applied => return Ok(applied.transition),
                 CasOutcome::Conflict(_) => continue,
             }

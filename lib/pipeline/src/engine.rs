@@ -195,7 +195,10 @@ async fn run_scheduler<S>(
             }
         }
     }
-    info!(in_flight = tracker.len(), "scheduler stopping; draining in-flight checks");
+    info!(
+        in_flight = tracker.len(),
+        "scheduler stopping; draining in-flight checks"
+    );
     tracker.close();
     tracker.wait().await;
     info!("in-flight checks recorded");

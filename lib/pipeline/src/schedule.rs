@@ -174,14 +174,20 @@ mod tests {
             per_second[(offset_ms(&id, 60_000) / 1000) as usize] += 1;
         }
         // 100 per second on average; no second is empty or more than twice as full.
-        assert!(per_second.iter().all(|&n| n > 50 && n < 200), "{per_second:?}");
+        assert!(
+            per_second.iter().all(|&n| n > 50 && n < 200),
+            "{per_second:?}"
+        );
     }
 
     #[test]
     fn due_between_lists_sub_minute_intervals_several_times() {
         let monitors = vec![spec("fast", 10), spec("slow", 3600)];
         let due = due_between(&monitors, 0, 60_000);
-        assert_eq!(due.iter().filter(|(_, m)| m.id.as_str() == "fast").count(), 6);
+        assert_eq!(
+            due.iter().filter(|(_, m)| m.id.as_str() == "fast").count(),
+            6
+        );
         assert!(due.iter().filter(|(_, m)| m.id.as_str() == "slow").count() <= 1);
         assert!(due.windows(2).all(|w| w[0].0 <= w[1].0));
     }

@@ -58,10 +58,9 @@ pub(crate) fn connect_error(addr: SocketAddr, err: &io::Error, others: usize) ->
             ProbeErrorKind::Connect,
             format!("network unreachable for {addr}"),
         ),
-        io::ErrorKind::HostUnreachable => (
-            ProbeErrorKind::Connect,
-            format!("host unreachable: {addr}"),
-        ),
+        io::ErrorKind::HostUnreachable => {
+            (ProbeErrorKind::Connect, format!("host unreachable: {addr}"))
+        }
         io::ErrorKind::ConnectionReset => (
             ProbeErrorKind::Connect,
             format!("connection to {addr} reset"),
@@ -107,7 +106,9 @@ pub(crate) fn tls_error(err: &io::Error, host: &str) -> ProbeError {
         Some(other) => format!("TLS handshake failed: {other}"),
         None => match err.kind() {
             io::ErrorKind::UnexpectedEof => "connection closed during the TLS handshake".to_owned(),
-            io::ErrorKind::ConnectionReset => "connection reset during the TLS handshake".to_owned(),
+            io::ErrorKind::ConnectionReset => {
+                "connection reset during the TLS handshake".to_owned()
+            }
             _ => format!("TLS handshake failed: {err}"),
         },
     };
@@ -136,9 +137,10 @@ fn certificate_message(err: &CertificateError, host: &str) -> String {
             if presented.is_empty() {
                 format!("certificate is not valid for {host}")
             } else {
+                let names: Vec<&str> = presented.iter().map(|n| presented_name(n)).collect();
                 format!(
                     "certificate is not valid for {host} (it names {})",
-                    presented.join(", ")
+                    names.join(", ")
                 )
             }
         }
@@ -149,6 +151,16 @@ fn certificate_message(err: &CertificateError, host: &str) -> String {
         }
         other => format!("invalid certificate: {other}"),
     }
+}
+
+/// rustls lists presented names in their debug form (`DnsName("a.example")`); users
+/// want `a.example`.
+fn presented_name(raw: &str) -> &str {
+    ["DnsName(\"", "IpAddress(", "Uri(\""]
+        .iter()
+        .find_map(|prefix| raw.strip_prefix(prefix))
+        .map(|rest| rest.trim_end_matches(')').trim_end_matches('"'))
+        .unwrap_or(raw)
 }
 
 /// A failure between sending the request and the end of the response head.
@@ -165,7 +177,15 @@ pub(crate) fn response_error(err: &hyper::Error) -> ProbeError {
 
 /// A failure while reading the response body.
 pub(crate) fn body_error(err: &hyper::Error) -> ProbeError {
-    if err.is_incomplete_message() {
+    let mut eof = false;
+    let mut source = err.source();
+    while let Some(cause) = source {
+        eof |= cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::UnexpectedEof);
+        source = cause.source();
+    }
+    if err.is_incomplete_message() || eof {
         http_error("connection closed before the response body was complete")
     } else {
         http_error(format!("reading the response body failed: {}", chain(err)))

@@ -159,12 +159,7 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
         return Some(v4);
     }
     let s = ip.segments();
-    let tail = Ipv4Addr::new(
-        (s[6] >> 8) as u8,
-        s[6] as u8,
-        (s[7] >> 8) as u8,
-        s[7] as u8,
-    );
+    let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     // IPv4-compatible (deprecated, `::a.b.c.d`), but not `::` and `::1` themselves.
     if s[..6] == [0; 6] && !ip.is_unspecified() && !ip.is_loopback() {
         return Some(tail);
@@ -264,7 +259,10 @@ mod tests {
         ] {
             let ip: IpAddr = raw.parse().unwrap();
             assert!(check(ip, true).is_ok(), "{raw} allowed when private is on");
-            assert!(check(ip, false).is_err(), "{raw} refused when private is off");
+            assert!(
+                check(ip, false).is_err(),
+                "{raw} refused when private is off"
+            );
         }
         assert!(check("8.8.8.8".parse().unwrap(), false).is_ok());
         assert!(check("2001:4860:4860::8888".parse().unwrap(), false).is_ok());

@@ -51,12 +51,11 @@ impl WebhookChannel {
         }
         let mut parsed = Vec::new();
         for (k, v) in headers {
-            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
-                FieldError {
+            let name =
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).map_err(|_| FieldError {
                     field: format!("headers.{k}"),
                     message: "is not a valid header name".into(),
-                }
-            })?;
+                })?;
             let value = reqwest::header::HeaderValue::from_str(v).map_err(|_| FieldError {
                 field: format!("headers.{k}"),
                 message: "is not a valid header value".into(),

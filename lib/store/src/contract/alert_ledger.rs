@@ -152,7 +152,10 @@ pub async fn concurrent_claims_have_exactly_one_winner<S: AlertLedger + ?Sized>(
     let won: Vec<usize> = outcomes
         .into_iter()
         .enumerate()
-        .filter_map(|(i, o)| o.expect("claim must not fail under contention").then_some(i))
+        .filter_map(|(i, o)| {
+            o.expect("claim must not fail under contention")
+                .then_some(i)
+        })
         .collect();
     assert_eq!(won.len(), 1, "exactly one claimer wins, got {won:?}");
     assert_eq!(

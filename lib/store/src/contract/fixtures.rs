@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use sentinel_core::check::{ConditionResult, ProbeError, ProbeErrorKind, Timings};
 use sentinel_core::monitor::{DurationInput, MonitorInput};
 use sentinel_core::stats::{Granularity, Rollup};
-use sentinel_core::{CheckResult, Incident, IncidentId, LiveState, MonitorId, MonitorSpec, Status, UnixMs};
+use sentinel_core::{
+    CheckResult, Incident, IncidentId, LiveState, MonitorId, MonitorSpec, Status, UnixMs,
+};
 
 use crate::{Delivery, DeliveryStatus};
 

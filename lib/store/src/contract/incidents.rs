@@ -24,13 +24,13 @@ pub async fn open_is_idempotent_and_does_not_reopen<S: IncidentStore + ?Sized>(s
     store.open_incident(&inc).await.expect("open");
     let mut redelivered = inc.clone();
     redelivered.cause = "a different cause".to_owned();
-    store
-        .open_incident(&redelivered)
-        .await
-        .expect("open again");
+    store.open_incident(&redelivered).await.expect("open again");
 
     assert_eq!(
-        store.list_incidents(&inc.monitor_id, 10).await.expect("list"),
+        store
+            .list_incidents(&inc.monitor_id, 10)
+            .await
+            .expect("list"),
         vec![inc.clone()],
         "opening the same incident twice keeps one, the first"
     );
@@ -39,10 +39,7 @@ pub async fn open_is_idempotent_and_does_not_reopen<S: IncidentStore + ?Sized>(s
         .close_incident(&inc.id, T0 + HOUR)
         .await
         .expect("close");
-    store
-        .open_incident(&inc)
-        .await
-        .expect("open after close");
+    store.open_incident(&inc).await.expect("open after close");
     let got = store
         .get_incident(&inc.id)
         .await

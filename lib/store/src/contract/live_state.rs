@@ -24,10 +24,7 @@ fn next(state: &LiveState, reason: &str) -> LiveState {
 
 pub async fn cas_with_none_inserts_when_absent<S: LiveStateStore + ?Sized>(store: &S) {
     let state = live_state("api", 0);
-    assert_eq!(
-        store.get_state(&state.monitor_id).await.expect("get"),
-        None
-    );
+    assert_eq!(store.get_state(&state.monitor_id).await.expect("get"), None);
 
     let outcome = store.compare_and_set(&state, None).await.expect("cas");
     assert_eq!(outcome, CasOutcome::Applied);
@@ -114,10 +111,7 @@ pub async fn cas_with_a_version_conflicts_when_absent<S: LiveStateStore + ?Sized
         CasOutcome::Conflict(None),
         "an update of a missing state must conflict with nothing stored"
     );
-    assert_eq!(
-        store.get_state(&state.monitor_id).await.expect("get"),
-        None
-    );
+    assert_eq!(store.get_state(&state.monitor_id).await.expect("get"), None);
 }
 
 pub async fn list_returns_every_state_and_delete_removes_one<S: LiveStateStore + ?Sized>(
@@ -143,7 +137,10 @@ pub async fn list_returns_every_state_and_delete_removes_one<S: LiveStateStore +
         .delete_state(&monitor_id("api"))
         .await
         .expect("delete");
-    assert_eq!(store.get_state(&monitor_id("api")).await.expect("get"), None);
+    assert_eq!(
+        store.get_state(&monitor_id("api")).await.expect("get"),
+        None
+    );
     let mut listed = store.list_states().await.expect("list");
     listed.sort_by(|a, b| a.monitor_id.cmp(&b.monitor_id));
     assert_eq!(listed, vec![states[2].clone(), states[0].clone()]);
@@ -209,5 +206,8 @@ pub async fn concurrent_cas_on_the_same_version_has_exactly_one_winner<
     );
 
     // Isolation: racing on one monitor leaves another alone.
-    assert_eq!(store.get_state(&monitor_id("web")).await.expect("get"), None);
+    assert_eq!(
+        store.get_state(&monitor_id("web")).await.expect("get"),
+        None
+    );
 }

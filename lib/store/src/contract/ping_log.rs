@@ -37,7 +37,14 @@ fn newest_first(results: &[CheckResult]) -> Vec<CheckResult> {
 /// Ten checks a minute apart, alternating up and down.
 fn ten_checks(monitor: &str) -> Vec<CheckResult> {
     (0..10)
-        .map(|i| check(monitor, T0 + i * MINUTE, i % 2 == 0, 100.0 + i as f64 * 0.25))
+        .map(|i| {
+            check(
+                monitor,
+                T0 + i * MINUTE,
+                i % 2 == 0,
+                100.0 + i as f64 * 0.25,
+            )
+        })
         .collect()
 }
 
@@ -85,7 +92,11 @@ pub async fn history_is_newest_first_within_from_to_and_limit<S: PingLog + ?Size
         "nothing after the last check"
     );
     assert!(
-        store.history(&api, T0, end, 0).await.expect("history").is_empty(),
+        store
+            .history(&api, T0, end, 0)
+            .await
+            .expect("history")
+            .is_empty(),
         "limit 0 returns nothing"
     );
 }
@@ -126,7 +137,10 @@ pub async fn redelivered_batch_is_ignored<S: PingLog + ?Sized>(store: &S) {
         check("api", T0 + 150 * MINUTE, false, 80.25),
     ];
     store.append(&first).await.expect("append");
-    store.append(&first).await.expect("append the same batch again");
+    store
+        .append(&first)
+        .await
+        .expect("append the same batch again");
     store
         .append(&overlapping)
         .await
@@ -350,7 +364,11 @@ pub async fn monitors_are_isolated<S: PingLog + ?Sized>(store: &S) {
 pub async fn empty_batch_is_a_no_op<S: PingLog + ?Sized>(store: &S) {
     store.append(&[]).await.expect("append of nothing");
     assert!(all_history(store, "api").await.is_empty());
-    assert!(all_rollups(store, "api", Granularity::Hour).await.is_empty());
+    assert!(
+        all_rollups(store, "api", Granularity::Hour)
+            .await
+            .is_empty()
+    );
     assert_eq!(store.prune(FAR_FUTURE).await.expect("prune"), 0);
 }
 
@@ -360,7 +378,12 @@ pub async fn large_batch_is_stored_whole<S: PingLog + ?Sized>(store: &S) {
     let batch: Vec<CheckResult> = (0..1000)
         .map(|i| {
             let monitor = &ids[i % 50];
-            check(monitor, T0 + (i / 50) as i64 * 3 * MINUTE, i % 7 != 0, 20.0 + (i % 13) as f64)
+            check(
+                monitor,
+                T0 + (i / 50) as i64 * 3 * MINUTE,
+                i % 7 != 0,
+                20.0 + (i % 13) as f64,
+            )
         })
         .collect();
     store.append(&batch).await.expect("append");

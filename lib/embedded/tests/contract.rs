@@ -1,0 +1,155 @@
+//! The storage contract suite on SQLite: in memory for most behaviours, plus a file
+//! database for the ones where separate read connections and WAL matter.
+
+use sentinel_core::stats::Granularity;
+use sentinel_embedded::SqliteStore;
+use sentinel_store::contract::fixtures::{
+    DAY, MINUTE, T0, check, delivery, expected_rollups, full_check, incident, live_state,
+    monitor_id, monitor_spec,
+};
+use sentinel_store::{
+    AlertLedger, CasOutcome, DeliveryStatus, IncidentStore, LiveStateStore, MonitorStore, PingLog,
+};
+
+async fn in_memory() -> SqliteStore {
+    SqliteStore::open_in_memory()
+        .await
+        .expect("in-memory store opens")
+}
+
+/// A store in a fresh file; the directory is removed when the test ends.
+struct FileStore {
+    store: SqliteStore,
+    _dir: tempfile::TempDir,
+}
+
+impl FileStore {
+    fn store(&self) -> &SqliteStore {
+        &self.store
+    }
+}
+
+async fn in_file() -> FileStore {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path().join("nested/dir/sentinel.db"))
+        .await
+        .expect("file store opens");
+    FileStore { store, _dir: dir }
+}
+
+mod memory {
+    use super::*;
+
+    sentinel_store::contract_tests! {
+        store: in_memory().await,
+    }
+}
+
+mod file {
+    use super::*;
+
+    sentinel_store::contract_tests! {
+        setup: in_file().await,
+        store: FileStore::store,
+    }
+}
+
+#[tokio::test]
+async fn data_survives_closing_and_reopening_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("sentinel.db");
+
+    let spec = monitor_spec("api", "API");
+    let results = vec![
+        full_check("api", T0),
+        check("api", T0 + MINUTE, true, 12.5),
+        check("api", T0 + DAY, false, 300.0),
+    ];
+    let mut state = live_state("api", 3);
+    let inc = incident("api", T0);
+    let claimed = delivery("api@1:down:1:slack", "api", T0);
+    {
+        let store = SqliteStore::open(&path).await.expect("open");
+        store.upsert_monitor(&spec).await.expect("upsert");
+        store.append(&results).await.expect("append");
+        store.compare_and_set(&state, None).await.expect("cas");
+        store.open_incident(&inc).await.expect("open incident");
+        store
+            .close_incident(&inc.id, T0 + 5 * MINUTE)
+            .await
+            .expect("close incident");
+        store.claim(&claimed).await.expect("claim");
+        store
+            .finish(&claimed.key, DeliveryStatus::Sent, 1, None, T0 + 1)
+            .await
+            .expect("finish");
+    }
+
+    let store = SqliteStore::open(&path).await.expect("reopen");
+    assert_eq!(store.get_monitor(&spec.id).await.expect("get"), Some(spec));
+    let mut newest_first = results.clone();
+    newest_first.reverse();
+    assert_eq!(
+        store
+            .history(&monitor_id("api"), 0, T0 + 2 * DAY, 100)
+            .await
+            .expect("history"),
+        newest_first
+    );
+    assert_eq!(
+        store
+            .rollups(&monitor_id("api"), Granularity::Day, 0, T0 + 2 * DAY)
+            .await
+            .expect("rollups"),
+        expected_rollups(&results, Granularity::Day)
+    );
+    assert_eq!(
+        store.get_state(&state.monitor_id).await.expect("get state"),
+        Some(state.clone())
+    );
+    let mut closed = inc.clone();
+    closed.ended_at = Some(T0 + 5 * MINUTE);
+    assert_eq!(
+        store.get_incident(&inc.id).await.expect("get incident"),
+        Some(closed)
+    );
+    let delivered = store
+        .get_delivery(&claimed.key)
+        .await
+        .expect("get delivery")
+        .expect("delivery survives");
+    assert_eq!(delivered.status, DeliveryStatus::Sent);
+    assert!(
+        !store.claim(&claimed).await.expect("claim"),
+        "a claim made before the restart still holds"
+    );
+
+    // Versions continue where they were.
+    state.version = 4;
+    assert_eq!(
+        store.compare_and_set(&state, Some(3)).await.expect("cas"),
+        CasOutcome::Applied
+    );
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_is_an_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("garbage.db");
+    std::fs::write(&path, vec![0x42u8; 8192]).expect("write garbage");
+    let err = SqliteStore::open(&path)
+        .await
+        .expect_err("garbage must not open");
+    assert!(err.to_string().contains("storage backend failed"), "{err}");
+}
+
+#[tokio::test]
+async fn a_clone_shares_the_database() {
+    let store = in_memory().await;
+    let clone = store.clone();
+    clone
+        .upsert_monitor(&monitor_spec("api", "API"))
+        .await
+        .expect("upsert");
+    assert_eq!(store.list_monitors().await.expect("list").len(), 1);
+}
