@@ -289,3 +289,26 @@ async fn an_unreachable_target_fails_with_its_reason() {
     let reason = report.results[0].failure_reason.clone().unwrap();
     assert!(reason.starts_with("refused"), "{reason}");
 }
+
+#[tokio::test]
+async fn reminders_repeat_while_down_only_when_configured() {
+    let target = Target::start().await;
+    let receiver = Receiver::start().await;
+    let mut rig = rig(&target, &receiver, 1).await;
+    let store = Arc::clone(&rig.store);
+    rig.stage = CheckStage::new(store, Prober::new(ProbeSettings::default()).unwrap(), 4)
+        .with_reminders(Some(Duration::from_millis(30)));
+    target.set_healthy(false);
+    assert_eq!(rig.round().await, vec![TransitionKind::Down]);
+    // Too soon for a reminder.
+    assert!(rig.round().await.is_empty());
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    assert_eq!(rig.round().await, vec![TransitionKind::Reminder]);
+    let got = receiver.received();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].json()["event"], "reminder");
+    assert!(
+        got[1].json()["text"].as_str().unwrap().contains("still")
+            || got[1].json()["title"].as_str().unwrap().contains("still")
+    );
+}

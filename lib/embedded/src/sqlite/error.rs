@@ -14,6 +14,8 @@ pub(crate) enum DbError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot start the checkpoint thread")]
+    Thread(#[source] std::io::Error),
     #[error("a storage task failed")]
     Task(#[source] tokio::task::JoinError),
     #[error("cannot encode {what} for storage")]

@@ -15,7 +15,7 @@ use super::error::{DbError, from_json, narrow, to_json};
 use super::{SqliteStore, sql_limit};
 
 /// Rows a prune deletes per transaction, so appends are not held up for long.
-const PRUNE_CHUNK: i64 = 5_000;
+const PRUNE_CHUNK: i64 = 1_000;
 
 /// The columns-less part of a check result, stored as JSON.
 #[derive(Serialize)]

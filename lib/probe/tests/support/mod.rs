@@ -171,6 +171,9 @@ impl Listener for TlsListener {
             let Ok((socket, addr)) = self.tcp.accept().await else {
                 continue;
             };
+            // As production servers do; else Nagle holds the response behind the
+            // session tickets until the client's delayed ACK.
+            let _ = socket.set_nodelay(true);
             // Handshakes the tests make fail on purpose end here; keep accepting.
             if let Ok(tls) = self.acceptor.accept(socket).await {
                 return (tls, addr);

@@ -1,0 +1,207 @@
+//! The public route group over a real SQLite store, driven with `oneshot`.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use sentinel_api::{AppState, public};
+use sentinel_core::check::{CheckResult, Timings};
+use sentinel_core::monitor::DurationInput;
+use sentinel_core::{LiveState, MonitorInput, MonitorSpec, Status};
+use sentinel_embedded::SqliteStore;
+use sentinel_store::{LiveStateStore, MonitorStore, PingLog, Stores};
+use tower::ServiceExt;
+
+fn spec(id: &str, name: &str, public: bool) -> MonitorSpec {
+    MonitorInput {
+        id: Some(id.into()),
+        name: Some(name.into()),
+        url: Some("https://example.com/".into()),
+        interval: Some(DurationInput::Seconds(60)),
+        public: Some(public),
+        ..MonitorInput::default()
+    }
+    .validate()
+    .unwrap()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+async fn app() -> (axum::Router, Arc<SqliteStore>) {
+    let store = Arc::new(SqliteStore::open_in_memory().await.unwrap());
+    store
+        .upsert_monitor(&spec("web", "Web <script>alert(1)</script>", true))
+        .await
+        .unwrap();
+    store
+        .upsert_monitor(&spec("secret", "Internal", false))
+        .await
+        .unwrap();
+    // 99 good checks and 1 bad one in the last hour.
+    let t0 = now() - 3_000_000;
+    let results: Vec<CheckResult> = (0..100)
+        .map(|i| CheckResult {
+            monitor_id: sentinel_core::MonitorId::parse("web").unwrap(),
+            checked_at: t0 + i * 30_000,
+            success: i != 50,
+            status_code: Some(if i == 50 { 503 } else { 200 }),
+            timings: Timings {
+                total_ms: 100.0 + i as f64,
+                ..Timings::default()
+            },
+            ip: None,
+            cert_expires_at: None,
+            error: None,
+            failure_reason: None,
+            conditions: vec![],
+        })
+        .collect();
+    store.append(&results).await.unwrap();
+    let mut live = LiveState::new(sentinel_core::MonitorId::parse("web").unwrap(), t0);
+    live.status = Status::Up;
+    live.last_check_at = Some(t0 + 99 * 30_000);
+    live.last_response_ms = Some(199.0);
+    store.compare_and_set(&live, None).await.unwrap();
+    let state = AppState::new(Arc::clone(&store) as Arc<dyn Stores>);
+    (public::routes().with_state(state), store)
+}
+
+async fn get(
+    app: &axum::Router,
+    uri: &str,
+    etag: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut req = Request::get(uri);
+    if let Some(tag) = etag {
+        req = req.header(header::IF_NONE_MATCH, tag);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8(body.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn status_json_lists_only_public_monitors_with_uptime() {
+    let (app, _) = app().await;
+    let (status, _, body) = get(&app, "/api/public/status", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let monitors = json["monitors"].as_array().unwrap();
+    assert_eq!(monitors.len(), 1);
+    assert_eq!(monitors[0]["id"], "web");
+    assert_eq!(monitors[0]["status"], "up");
+    assert_eq!(monitors[0]["uptime_24h"], 99.0);
+    assert_eq!(monitors[0]["last_response_ms"], 199.0);
+    // Stored verbatim, escaped by JSON.
+    assert_eq!(monitors[0]["name"], "Web <script>alert(1)</script>");
+    assert_eq!(json["overall"], "up");
+}
+
+#[tokio::test]
+async fn badges_render_escape_and_cache() {
+    let (app, _) = app().await;
+    let (status, headers, svg) = get(&app, "/api/public/monitors/web/badge.svg", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        "image/svg+xml; charset=utf-8"
+    );
+    assert_eq!(
+        headers[header::CACHE_CONTROL],
+        "public, max-age=60, stale-while-revalidate=300"
+    );
+    assert!(!svg.contains("<script>"), "{svg}");
+    assert!(svg.contains("&lt;script&gt;"));
+    let etag = headers[header::ETAG].to_str().unwrap().to_owned();
+    let (status, headers, body) =
+        get(&app, "/api/public/monitors/web/badge.svg", Some(&etag)).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+    assert_eq!(headers[header::ETAG], etag.as_str());
+
+    let (_, _, uptime) = get(
+        &app,
+        "/api/public/monitors/web/badge.svg?kind=uptime&period=7d",
+        None,
+    )
+    .await;
+    assert!(uptime.contains("99.00%"), "{uptime}");
+    assert!(uptime.contains("uptime 7d"), "{uptime}");
+    let (_, _, response) = get(
+        &app,
+        "/api/public/monitors/web/badge.svg?kind=response&label=latency",
+        None,
+    )
+    .await;
+    assert!(response.contains("latency"), "{response}");
+    assert!(response.contains(" ms"), "{response}");
+
+    let (status, headers, json) = get(
+        &app,
+        "/api/public/monitors/web/badge.json?kind=uptime",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.contains_key(header::ETAG));
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["schemaVersion"], 1);
+    assert_eq!(json["message"], "99.00%");
+
+    let (status, _, alias) = get(&app, "/api/status/web", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(alias, svg);
+}
+
+#[tokio::test]
+async fn unknown_private_and_malformed_requests_get_json_errors() {
+    let (app, _) = app().await;
+    for uri in [
+        "/api/public/monitors/nope/status",
+        "/api/public/monitors/secret/status",
+        "/api/public/monitors/secret/badge.svg",
+        "/api/public/monitors/NOT%20AN%20ID/badge.svg",
+        "/api/status/nope",
+    ] {
+        let (status, _, body) = get(&app, uri, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["error"]["code"], "not_found", "{uri}");
+    }
+    for (uri, field) in [
+        ("/api/public/monitors/web/badge.svg?kind=pie", "kind"),
+        (
+            "/api/public/monitors/web/badge.svg?kind=uptime&period=1y",
+            "period",
+        ),
+        (
+            "/api/public/monitors/web/badge.svg?label=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "label",
+        ),
+    ] {
+        let (status, _, body) = get(&app, uri, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["error"]["field"], field, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn health_answers_ok() {
+    let (app, _) = app().await;
+    let (status, _, body) = get(&app, "/health", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, r#"{"status":"ok"}"#);
+}
