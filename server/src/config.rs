@@ -333,6 +333,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
             std::env::temp_dir().join("sentinel-dry-run"),
         )),
         default_from: "sentinel@localhost.localdomain".into(),
+        allow_private: config.allow_private,
     };
 
     for (name, mut value) in raw.alerting {

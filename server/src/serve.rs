@@ -144,7 +144,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
     let deps = ChannelDeps {
-        http: http_client(Duration::from_secs(10))?,
+        http: http_client(Duration::from_secs(10), config.allow_private)?,
+        allow_private: config.allow_private,
         mailer,
         default_from: config
             .smtp

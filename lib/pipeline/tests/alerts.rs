@@ -53,7 +53,8 @@ async fn rig(target: &Target, receiver: &Receiver, failure_threshold: i64) -> Ri
     let stage = CheckStage::new(Arc::clone(&store), prober, 8);
     let outbox = tempfile::tempdir().unwrap();
     let deps = ChannelDeps {
-        http: http_client(Duration::from_secs(5)).unwrap(),
+        http: http_client(Duration::from_secs(5), true).unwrap(),
+        allow_private: true,
         mailer: Arc::new(OutboxMailer::new(outbox.path())),
         default_from: "sentinel@example.com".into(),
     };

@@ -32,7 +32,8 @@ fn message(event: &str) -> AlertMessage {
 
 fn deps(outbox: &std::path::Path) -> ChannelDeps {
     ChannelDeps {
-        http: http_client(Duration::from_secs(5)).unwrap(),
+        http: http_client(Duration::from_secs(5), true).unwrap(),
+        allow_private: true,
         mailer: Arc::new(OutboxMailer::new(outbox)),
         default_from: "sentinel@example.com".into(),
     }
@@ -303,4 +304,49 @@ async fn the_outbox_writes_one_complete_eml_per_mail() {
         .await
         .unwrap_err();
     assert!(!bad.retryable);
+}
+
+#[tokio::test]
+async fn webhooks_to_internal_addresses_are_refused_unless_allowed() {
+    let receiver = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let strict = ChannelDeps {
+        http: http_client(Duration::from_secs(5), false).unwrap(),
+        mailer: Arc::new(OutboxMailer::new(dir.path())),
+        default_from: "sentinel@example.com".into(),
+        allow_private: false,
+    };
+    for url in [
+        receiver.url(),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        "http://[::1]:9/hook".to_owned(),
+        "http://10.0.0.1/hook".to_owned(),
+    ] {
+        let err = ChannelConfig::Slack {
+            webhook_url: url.clone(),
+        }
+        .build("slack", &strict)
+        .err()
+        .unwrap_or_else(|| panic!("{url} should be refused"));
+        assert_eq!(err.field, "webhook-url");
+    }
+    // A name that resolves to loopback is refused at send time.
+    let by_name = ChannelConfig::Slack {
+        webhook_url: format!("http://localhost:{}/hook", receiver.addr.port()),
+    }
+    .build("slack", &strict)
+    .unwrap();
+    let err = by_name.send(&message("down")).await.unwrap_err();
+    assert!(err.retryable, "{}", err.message);
+    assert!(receiver.received().is_empty());
+
+    // Metadata stays refused even when private addresses are allowed.
+    let lenient = deps(dir.path());
+    assert!(
+        ChannelConfig::Slack {
+            webhook_url: "http://169.254.169.254/".into()
+        }
+        .build("slack", &lenient)
+        .is_err()
+    );
 }

@@ -391,13 +391,14 @@ where
     let status = response.status();
     p.out.status_code = Some(status.as_u16());
 
-    if follow && is_followed_redirect(status) {
-        if let Some(location) = response.headers().get(LOCATION) {
-            let location = location
-                .to_str()
-                .map_err(|_| http_error("redirect with an unreadable Location header"))?;
-            return Ok(Some((status, location.to_owned())));
-        }
+    if follow
+        && is_followed_redirect(status)
+        && let Some(location) = response.headers().get(LOCATION)
+    {
+        let location = location
+            .to_str()
+            .map_err(|_| http_error("redirect with an unreadable Location header"))?;
+        return Ok(Some((status, location.to_owned())));
     }
 
     p.phase = Phase::Reading;

@@ -1,8 +1,11 @@
 //! Alert channels: one trait, one file per channel. Each channel is built (and so
 //! validated) from its config once; `send` renders the channel's own format.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
+
+use sentinel_probe::guard;
 
 use async_trait::async_trait;
 use sentinel_core::FieldError;
@@ -67,18 +70,56 @@ pub struct ChannelDeps {
     pub http: reqwest::Client,
     pub mailer: Arc<dyn Mailer>,
     pub default_from: String,
+    /// Whether webhook URLs may point at loopback/private addresses (the same setting
+    /// as for checks). Cloud metadata addresses are refused regardless.
+    pub allow_private: bool,
 }
 
-/// The shared webhook HTTP client.
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+/// Resolves webhook hosts and drops addresses the SSRF guard refuses, so a public name
+/// that resolves to an internal address is not reached.
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_private = self.allow_private;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let resolved: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = resolved
+                .into_iter()
+                .filter(|a| guard::check(a.ip(), allow_private).is_ok())
+                .collect();
+            if allowed.is_empty() {
+                return Err(
+                    format!("{host} resolves only to addresses alerts may not reach").into(),
+                );
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The shared webhook HTTP client, with the SSRF guard on every resolved address.
+pub fn http_client(
+    timeout: Duration,
+    allow_private: bool,
+) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(Arc::new(GuardedResolver { allow_private }))
         .user_agent(concat!("Sentinel/", env!("CARGO_PKG_VERSION"), " (alerts)"))
         .build()
 }
 
-pub(crate) fn check_webhook_url(field: &str, raw: &str) -> Result<reqwest::Url, FieldError> {
+pub(crate) fn check_webhook_url(
+    field: &str,
+    raw: &str,
+    allow_private: bool,
+) -> Result<reqwest::Url, FieldError> {
     let url = reqwest::Url::parse(raw).map_err(|e| FieldError {
         field: field.to_owned(),
         message: format!("is not a valid URL ({e})"),
@@ -87,6 +128,20 @@ pub(crate) fn check_webhook_url(field: &str, raw: &str) -> Result<reqwest::Url, 
         return Err(FieldError {
             field: field.to_owned(),
             message: "must be an http(s) URL with a host".to_owned(),
+        });
+    }
+    // IP literals never reach the resolver, so they are checked here.
+    let literal = match url.host() {
+        Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+        _ => None,
+    };
+    if let Some(ip) = literal
+        && let Err(class) = guard::check(ip, allow_private)
+    {
+        return Err(FieldError {
+            field: field.to_owned(),
+            message: format!("points at {}, which alerts may not reach", class.describe()),
         });
     }
     Ok(url)
@@ -106,19 +161,19 @@ impl ChannelConfig {
                 headers,
             } => Arc::new(WebhookChannel::new(
                 name,
-                check_webhook_url("url", url)?,
+                check_webhook_url("url", url, deps.allow_private)?,
                 secret,
                 headers,
                 deps.http.clone(),
             )?),
             Self::Slack { webhook_url } => Arc::new(SlackChannel::new(
                 name,
-                check_webhook_url("webhook-url", webhook_url)?,
+                check_webhook_url("webhook-url", webhook_url, deps.allow_private)?,
                 deps.http.clone(),
             )),
             Self::Discord { webhook_url } => Arc::new(DiscordChannel::new(
                 name,
-                check_webhook_url("webhook-url", webhook_url)?,
+                check_webhook_url("webhook-url", webhook_url, deps.allow_private)?,
                 deps.http.clone(),
             )),
             Self::Email { to, from } => Arc::new(EmailChannel::new(
