@@ -9,6 +9,7 @@ use sentinel_store::contract::fixtures::{
 };
 use sentinel_store::{
     AlertLedger, CasOutcome, DeliveryStatus, IncidentStore, LiveStateStore, MonitorStore, PingLog,
+    StoreError,
 };
 
 async fn in_memory() -> SqliteStore {
@@ -140,7 +141,30 @@ async fn a_file_that_is_not_a_database_is_an_error() {
     let err = SqliteStore::open(&path)
         .await
         .expect_err("garbage must not open");
-    assert!(err.to_string().contains("storage backend failed"), "{err}");
+    assert!(
+        matches!(err, StoreError::Corrupt(_)) && !err.is_retryable(),
+        "not a database is corrupt, not worth a retry: {err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_nan_response_time_does_not_fail_the_batch() {
+    let store = in_memory().await;
+    let mut odd = check("api", T0, false, f64::NAN);
+    odd.timings.dns_ms = Some(f64::NAN);
+    let fine = check("api", T0 + MINUTE, true, 10.0);
+    store
+        .append(&[odd, fine.clone()])
+        .await
+        .expect("a NaN must not poison the batch");
+
+    let history = store
+        .history(&monitor_id("api"), 0, T0 + DAY, 10)
+        .await
+        .expect("history");
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0], fine);
+    assert!(history[1].timings.total_ms.is_nan());
 }
 
 #[tokio::test]

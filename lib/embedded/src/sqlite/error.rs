@@ -51,6 +51,14 @@ impl From<DbError> for StoreError {
             DbError::Decode { .. } | DbError::SchemaTooNew { .. } => {
                 StoreError::Corrupt(e.to_string())
             }
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(ref f, _))
+                if matches!(
+                    f.code,
+                    rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+                ) =>
+            {
+                StoreError::Corrupt(format!("{e}: {f}"))
+            }
             other => StoreError::backend(other),
         }
     }

@@ -101,7 +101,7 @@ impl PingLog for SqliteStore {
         .await
     }
 
-    /// Deletes in chunks of [`PRUNE_CHUNK`], each its own transaction, releasing the
+    /// Deletes in chunks of `PRUNE_CHUNK` rows, each its own transaction, releasing the
     /// writer in between so appends keep flowing during a large prune.
     #[tracing::instrument(level = "debug", skip_all, fields(before))]
     async fn prune(&self, before: UnixMs) -> StoreResult<u64> {
@@ -236,7 +236,7 @@ struct RawResult {
     checked_at: UnixMs,
     success: bool,
     status_code: Option<i64>,
-    total_ms: f64,
+    total_ms: Option<f64>,
     dns_ms: Option<f64>,
     connect_ms: Option<f64>,
     tls_ms: Option<f64>,
@@ -295,7 +295,7 @@ fn history(
                     connect_ms: r.connect_ms,
                     tls_ms: r.tls_ms,
                     first_byte_ms: r.first_byte_ms,
-                    total_ms: r.total_ms,
+                    total_ms: r.total_ms.unwrap_or(f64::NAN),
                 },
                 ip: detail.ip,
                 cert_expires_at: detail.cert_expires_at,

@@ -23,7 +23,7 @@ CREATE TABLE check_results (
     checked_at     INTEGER NOT NULL,        -- Unix ms
     success        INTEGER NOT NULL CHECK (success IN (0, 1)),
     status_code    INTEGER,
-    total_ms       REAL    NOT NULL,
+    total_ms       REAL,                    -- NULL: NaN (SQLite stores NaN as NULL)
     dns_ms         REAL,
     connect_ms     REAL,
     tls_ms         REAL,

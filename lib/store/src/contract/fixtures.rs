@@ -119,7 +119,7 @@ pub fn live_state(monitor: &str, version: u64) -> LiveState {
         failing_streak: vec![T0, T0 + MINUTE, T0 + 2 * MINUTE],
         last_check_at: Some(T0 + 2 * MINUTE),
         last_success: Some(false),
-        last_response_ms: Some(1234.567_890_123),
+        last_response_ms: Some(1_234.567_890_123),
         last_failure_reason: Some(format!("version {version}")),
         open_incident: Some(IncidentId::new(&monitor_id(monitor), T0)),
         last_reminder_at: Some(T0 + 2 * MINUTE),
