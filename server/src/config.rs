@@ -210,7 +210,9 @@ fn join(path: &str, key: &str) -> String {
 /// Replaces `${NAME}` with the environment variable, so secrets stay out of the file.
 fn expand_env(file: &Path, text: &str, errors: &mut Vec<ConfigError>) -> String {
     let mut out = String::with_capacity(text.len());
-    for (n, line) in text.split_inclusive('\n').enumerate() {
+    for (n, full_line) in text.split_inclusive('\n').enumerate() {
+        // Comments are left alone: `# password: ${SMTP_PASSWORD}` must not need the variable.
+        let (line, comment) = full_line.split_at(comment_start(full_line));
         let mut rest = line;
         while let Some(start) = rest.find("${") {
             out.push_str(&rest[..start]);
@@ -236,8 +238,27 @@ fn expand_env(file: &Path, text: &str, errors: &mut Vec<ConfigError>) -> String 
             }
         }
         out.push_str(rest);
+        out.push_str(comment);
     }
     out
+}
+
+/// Byte offset where a YAML comment starts on this line (`#` at the start or after
+/// whitespace, outside quotes), or the line's length.
+fn comment_start(line: &str) -> usize {
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    for (i, c) in line.char_indices() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == '#' && previous.is_whitespace() => return i,
+            None => {}
+        }
+        previous = c;
+    }
+    line.len()
 }
 
 pub fn load(file: &Path) -> Result<Config, ConfigErrors> {
@@ -509,6 +530,15 @@ monitors:
         let errors = errors_of("monitors:\n  - name: a\n    url: ${SENTINEL_TEST_SURELY_UNSET}\n");
         assert_eq!(errors[0].line, Some(3));
         assert!(errors[0].message.contains("SENTINEL_TEST_SURELY_UNSET"));
+    }
+
+    #[test]
+    fn variables_in_comments_and_quoted_hashes_are_left_alone() {
+        let text = "# smtp password: ${NOT_SET_ANYWHERE}\nmonitors:\n  - name: a # ${ALSO_NOT_SET}\n    url: \"http://x/#frag\"\n";
+        let config = parse(Path::new("s.yaml"), text).unwrap();
+        assert_eq!(config.monitors[0].url.as_str(), "http://x/#frag");
+        assert_eq!(comment_start("url: 'a # b' # c"), 13);
+        assert_eq!(comment_start("no comment"), 10);
     }
 
     #[test]
