@@ -262,8 +262,8 @@ async fn badge_json(
 }
 
 async fn status_badge_alias(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
+    state: State<AppState>,
+    id: Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let query = BadgeQuery {
@@ -271,10 +271,5 @@ async fn status_badge_alias(
         period: None,
         label: None,
     };
-    let badge = build_badge(&state, &id, &query).await?;
-    Ok(cached(
-        &headers,
-        "image/svg+xml; charset=utf-8",
-        badge.to_svg().into_bytes(),
-    ))
+    badge_svg(state, id, Query(query), headers).await
 }

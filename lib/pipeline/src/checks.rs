@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use sentinel_core::check::judge;
-use sentinel_core::status::apply;
+use sentinel_core::status::{Applied, apply};
 use sentinel_core::{CheckResult, LiveState, MonitorId, MonitorSpec, Transition};
 use sentinel_probe::Prober;
 use sentinel_store::{CasOutcome, IncidentStore, LiveStateStore, PingLog, StoreError};
@@ -109,36 +109,10 @@ where
         result: &CheckResult,
     ) -> Result<Option<Transition>, StoreError> {
         let reminder_ms = self.reminder_every.map(|d| d.as_millis() as i64);
-        for _ in 0..CAS_ATTEMPTS {
-            let current = self.stores.get_state(&spec.id).await?;
-            let expected = current.as_ref().map(|s| s.version);
-            let base =
-                current.unwrap_or_else(|| LiveState::new(spec.id.clone(), result.checked_at));
-            let applied = apply(&base, spec, result, reminder_ms);
-            if applied.state == base {
-                return Ok(None);
-            }
-            // Incident writes are idempotent on a deterministic id, so doing them before
-            // the state write cannot duplicate, and a crash in between cannot lose them.
-            if let Some(incident) = &applied.opened {
-                self.stores.open_incident(incident).await?;
-            }
-            if let Some((id, at)) = &applied.closed {
-                self.stores.close_incident(id, *at).await?;
-            }
-            match self
-                .stores
-                .compare_and_set(&applied.state, expected)
-                .await?
-            {
-                CasOutcome::Applied => return Ok(applied.transition),
-                CasOutcome::Conflict(_) => continue,
-            }
-        }
-        Err(StoreError::Backend {
-            message: format!("state of {} kept changing under us", spec.id),
-            source: None,
+        self.transact(spec, result.checked_at, |base| {
+            apply(base, spec, result, reminder_ms)
         })
+        .await
     }
 
     /// Brings the stored state in line with the spec's paused flag.
@@ -147,17 +121,37 @@ where
         spec: &MonitorSpec,
         now: sentinel_core::UnixMs,
     ) -> Result<Option<Transition>, StoreError> {
+        self.transact(spec, now, |base| {
+            if spec.paused {
+                sentinel_core::status::pause(base, now)
+            } else {
+                sentinel_core::status::resume(base, now)
+            }
+        })
+        .await
+    }
+
+    /// Read state → pure step → incident writes → compare-and-set, retried when another
+    /// writer got there first. A monitor without state starts from pending at `now`.
+    async fn transact(
+        &self,
+        spec: &MonitorSpec,
+        now: sentinel_core::UnixMs,
+        step: impl Fn(&LiveState) -> Applied,
+    ) -> Result<Option<Transition>, StoreError> {
         for _ in 0..CAS_ATTEMPTS {
             let current = self.stores.get_state(&spec.id).await?;
             let expected = current.as_ref().map(|s| s.version);
             let base = current.unwrap_or_else(|| LiveState::new(spec.id.clone(), now));
-            let applied = if spec.paused {
-                sentinel_core::status::pause(&base, now)
-            } else {
-                sentinel_core::status::resume(&base, now)
-            };
+            let applied = step(&base);
+            // Nothing changed; a new monitor's pending state is still worth storing.
             if applied.state == base && expected.is_some() {
                 return Ok(None);
+            }
+            // Incident writes are idempotent on a deterministic id, so doing them before
+            // the state write cannot duplicate, and a crash in between cannot lose them.
+            if let Some(incident) = &applied.opened {
+                self.stores.open_incident(incident).await?;
             }
             if let Some((id, at)) = &applied.closed {
                 self.stores.close_incident(id, *at).await?;
