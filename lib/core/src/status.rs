@@ -161,10 +161,17 @@ pub struct Transition {
 
 impl Transition {
     /// A key unique per alertable event, the basis of "never alerted twice".
+    ///
+    /// An incident goes down and recovers once, so those keys are the incident and the
+    /// event alone: a transition re-derived after a crash (from the stored state and
+    /// incident) gets the same key as the original, and the ledger sends it at most once.
     pub fn idempotency_key(&self) -> String {
-        match &self.incident_id {
-            Some(inc) => format!("{inc}:{}:{}", self.kind.as_str(), self.at),
-            None => format!("{}:{}:{}", self.monitor_id, self.kind.as_str(), self.at),
+        match (&self.incident_id, self.kind) {
+            (Some(inc), TransitionKind::Down | TransitionKind::Recovered) => {
+                format!("{inc}:{}", self.kind.as_str())
+            }
+            (Some(inc), _) => format!("{inc}:{}:{}", self.kind.as_str(), self.at),
+            (None, _) => format!("{}:{}:{}", self.monitor_id, self.kind.as_str(), self.at),
         }
     }
 }
@@ -960,9 +967,9 @@ mod tests {
             downtime_ms: None,
         };
         let cases = [
-            (mk(Down, Some("api@5"), 7), "api@5:down:7"),
+            (mk(Down, Some("api@5"), 7), "api@5:down"),
             (mk(Reminder, Some("api@5"), 9), "api@5:reminder:9"),
-            (mk(Recovered, Some("api@5"), 11), "api@5:recovered:11"),
+            (mk(Recovered, Some("api@5"), 11), "api@5:recovered"),
             (mk(FirstUp, None, 3), "api:first_up:3"),
             (mk(TransitionKind::Paused, None, 4), "api:paused:4"),
         ];

@@ -50,6 +50,10 @@ where
         self
     }
 
+    pub fn stores(&self) -> &S {
+        &self.stores
+    }
+
     pub fn prober(&self) -> &Prober {
         &self.prober
     }

@@ -3,6 +3,7 @@
 //! On shutdown it stops scheduling, lets in-flight checks finish and be recorded, and
 //! drains pending alerts.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -91,13 +92,12 @@ impl Engine {
     {
         let stats = Arc::new(EngineStats::default());
         let (commands, command_rx) = mpsc::unbounded_channel();
-        let (transitions_tx, transitions_rx) = mpsc::unbounded_channel::<Transition>();
+        let (transitions_tx, notifier_task) = spawn_notifier(notifier);
         let handle = EngineHandle {
             commands,
             stats: Arc::clone(&stats),
         };
 
-        let notifier_task = tokio::spawn(run_notifier(notifier, transitions_rx));
         let scheduler = tokio::spawn(run_scheduler(
             stage,
             monitors,
@@ -121,23 +121,55 @@ impl Engine {
     }
 }
 
-async fn run_notifier<S>(
+/// A transition for the notifier; `stale_before` is set for transitions re-derived at
+/// start-up (see [`Notifier::notify_taking_over`]).
+pub struct Alert {
+    pub transition: Transition,
+    pub stale_before: Option<sentinel_core::UnixMs>,
+}
+
+/// Starts the notifier on its own task. Drop every sender to stop it; the task ends
+/// once queued alerts are delivered (or given up on).
+pub fn spawn_notifier<S>(
     notifier: Arc<Notifier<S>>,
-    mut transitions: mpsc::UnboundedReceiver<Transition>,
-) where
+) -> (mpsc::UnboundedSender<Alert>, tokio::task::JoinHandle<()>)
+where
+    S: Stores + ?Sized + 'static,
+{
+    let (tx, rx) = mpsc::unbounded_channel();
+    (tx, tokio::spawn(run_notifier(notifier, rx)))
+}
+
+/// Alerts of one monitor go out in order (a recovery never overtakes the down alert
+/// still in retry backoff); different monitors do not wait for each other.
+async fn run_notifier<S>(notifier: Arc<Notifier<S>>, mut alerts: mpsc::UnboundedReceiver<Alert>)
+where
     S: Stores + ?Sized + 'static,
 {
     let tracker = TaskTracker::new();
-    while let Some(t) = transitions.recv().await {
-        let notifier = Arc::clone(&notifier);
-        // Each transition alerts on its own task so one slow receiver in backoff does
-        // not hold up alerts for other monitors.
-        tracker.spawn(async move {
-            if let Err(e) = notifier.notify(&t).await {
-                error!(monitor_id = %t.monitor_id, error = %e, "could not record alert delivery");
-            }
+    let mut queues: HashMap<MonitorId, mpsc::UnboundedSender<Alert>> = HashMap::new();
+    while let Some(alert) = alerts.recv().await {
+        let id = alert.transition.monitor_id.clone();
+        let queue = queues.entry(id).or_insert_with(|| {
+            let (tx, mut rx) = mpsc::unbounded_channel::<Alert>();
+            let notifier = Arc::clone(&notifier);
+            tracker.spawn(async move {
+                while let Some(Alert {
+                    transition,
+                    stale_before,
+                }) = rx.recv().await
+                {
+                    if let Err(e) = notifier.notify_taking_over(&transition, stale_before).await {
+                        error!(monitor_id = %transition.monitor_id, error = %e, "could not record alert delivery");
+                    }
+                }
+            });
+            tx
         });
+        let _ = queue.send(alert);
     }
+    // Closing the queues lets each worker finish what it holds, then stop.
+    queues.clear();
     tracker.close();
     tracker.wait().await;
 }
@@ -149,16 +181,18 @@ async fn run_scheduler<S>(
     config: EngineConfig,
     stats: Arc<EngineStats>,
     mut commands: mpsc::UnboundedReceiver<Command>,
-    transitions: mpsc::UnboundedSender<Transition>,
+    transitions: mpsc::UnboundedSender<Alert>,
     shutdown: CancellationToken,
 ) where
     S: Stores + ?Sized + 'static,
 {
     let mut timetable = Timetable::new();
-    let now = crate::now_ms();
+    let started = crate::now_ms();
+    resend_lost_alerts(&stage, &monitors, started, &transitions).await;
     for spec in monitors {
         sync_paused(&stage, &spec, &transitions).await;
-        timetable.upsert(Arc::new(spec), now);
+        let checked_before = checked_before(&stage, &spec).await;
+        timetable.upsert(Arc::new(spec), started, checked_before);
     }
     info!(monitors = timetable.len(), "scheduler started");
 
@@ -175,7 +209,8 @@ async fn run_scheduler<S>(
             Some(command) = commands.recv() => match command {
                 Command::Upsert(spec) => {
                     sync_paused(&stage, &spec, &transitions).await;
-                    timetable.upsert(spec, crate::now_ms());
+                    let checked_before = checked_before(&stage, &spec).await;
+                    timetable.upsert(spec, crate::now_ms(), checked_before);
                 }
                 Command::Remove(id) => timetable.remove(&id),
             },
@@ -204,33 +239,73 @@ async fn run_scheduler<S>(
     info!("in-flight checks recorded");
 }
 
+/// How far back start-up looks for alerts a previous run may not have sent.
+const RESEND_WINDOW_MS: i64 = 3_600_000;
+
+async fn resend_lost_alerts<S>(
+    stage: &CheckStage<S>,
+    monitors: &[MonitorSpec],
+    started: sentinel_core::UnixMs,
+    alerts: &mpsc::UnboundedSender<Alert>,
+) where
+    S: Stores + ?Sized + 'static,
+{
+    match crate::recovery::recent_transitions(stage.stores(), monitors, started - RESEND_WINDOW_MS)
+        .await
+    {
+        Ok(transitions) => {
+            for transition in transitions {
+                let _ = alerts.send(Alert {
+                    transition,
+                    stale_before: Some(started),
+                });
+            }
+        }
+        Err(e) => warn!(error = %e, "could not look for alerts a previous run left unsent"),
+    }
+}
+
+async fn checked_before<S>(stage: &CheckStage<S>, spec: &MonitorSpec) -> bool
+where
+    S: Stores + ?Sized + 'static,
+{
+    match stage.stores().get_state(&spec.id).await {
+        Ok(state) => state.is_some_and(|s| s.last_check_at.is_some()),
+        Err(_) => true,
+    }
+}
+
 async fn sync_paused<S>(
     stage: &CheckStage<S>,
     spec: &MonitorSpec,
-    transitions: &mpsc::UnboundedSender<Transition>,
+    alerts: &mpsc::UnboundedSender<Alert>,
 ) where
     S: Stores + ?Sized + 'static,
 {
     match stage.sync_paused(spec, crate::now_ms()).await {
-        Ok(Some(t)) => {
-            let _ = transitions.send(t);
+        Ok(Some(transition)) => {
+            let _ = alerts.send(Alert {
+                transition,
+                stale_before: None,
+            });
         }
         Ok(None) => {}
         Err(e) => warn!(monitor_id = %spec.id, error = %e, "could not sync paused state"),
     }
 }
 
+/// Runs the checks due now. Results are recorded as they complete, a few at a time, so
+/// one slow target does not hold back the state and alerts of the fast ones.
 async fn run_batch<S>(
     stage: Arc<CheckStage<S>>,
     due: Vec<(sentinel_core::UnixMs, Arc<MonitorSpec>)>,
     permits: Arc<Semaphore>,
     stats: Arc<EngineStats>,
-    transitions: mpsc::UnboundedSender<Transition>,
+    alerts: mpsc::UnboundedSender<Alert>,
 ) where
     S: Stores + ?Sized + 'static,
 {
-    let specs: Vec<Arc<MonitorSpec>> = due.iter().map(|(_, s)| Arc::clone(s)).collect();
-    let results = futures::stream::iter(due)
+    let mut completed = futures::stream::iter(due)
         .map(|(due_at, spec)| {
             let permits = Arc::clone(&permits);
             let stats = Arc::clone(&stats);
@@ -240,25 +315,31 @@ async fn run_batch<S>(
                 let late = (crate::now_ms() - due_at).max(0) as f64;
                 stats.drift.lock().record(late);
                 stats.checks_started.fetch_add(1, Ordering::Relaxed);
-                stage.check_once(&spec).await
+                let result = stage.check_once(&spec).await;
+                (spec, result)
             }
         })
         .buffer_unordered(usize::MAX)
-        .collect::<Vec<_>>()
-        .await;
-    let count = results.len() as u64;
-    match stage.record(&specs, results).await {
-        Ok(report) => {
-            stats.checks_recorded.fetch_add(count, Ordering::Relaxed);
-            for t in report.transitions {
-                stats.transitions.fetch_add(1, Ordering::Relaxed);
-                info!(monitor_id = %t.monitor_id, kind = t.kind.as_str(), "status changed");
-                let _ = transitions.send(t);
+        .ready_chunks(256);
+    while let Some(chunk) = completed.next().await {
+        let (specs, results): (Vec<_>, Vec<_>) = chunk.into_iter().unzip();
+        let count = results.len() as u64;
+        match stage.record(&specs, results).await {
+            Ok(report) => {
+                stats.checks_recorded.fetch_add(count, Ordering::Relaxed);
+                for transition in report.transitions {
+                    stats.transitions.fetch_add(1, Ordering::Relaxed);
+                    info!(monitor_id = %transition.monitor_id, kind = transition.kind.as_str(), "status changed");
+                    let _ = alerts.send(Alert {
+                        transition,
+                        stale_before: None,
+                    });
+                }
             }
-        }
-        Err(e) => {
-            stats.batches_failed.fetch_add(1, Ordering::Relaxed);
-            error!(error = %e, checks = count, "could not record batch");
+            Err(e) => {
+                stats.batches_failed.fetch_add(1, Ordering::Relaxed);
+                error!(error = %e, checks = count, "could not record checks");
+            }
         }
     }
 }

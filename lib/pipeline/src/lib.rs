@@ -8,10 +8,11 @@ pub mod checks;
 pub mod engine;
 pub mod mail;
 pub mod notify;
+pub mod recovery;
 pub mod schedule;
 
 pub use checks::{BatchReport, CheckStage};
-pub use engine::{Engine, EngineConfig, EngineHandle, EngineStats};
+pub use engine::{Alert, Engine, EngineConfig, EngineHandle, EngineStats, spawn_notifier};
 pub use notify::{Notifier, RetryPolicy};
 
 /// Wall-clock milliseconds since the Unix epoch.

@@ -62,8 +62,20 @@ where
     }
 
     /// Alerts every channel the monitor subscribes to (all, when it names none).
-    #[instrument(skip_all, fields(monitor_id = %transition.monitor_id, kind = transition.kind.as_str()))]
     pub async fn notify(&self, transition: &Transition) -> Result<NotifyReport, StoreError> {
+        self.notify_taking_over(transition, None).await
+    }
+
+    /// Like [`notify`](Self::notify), but a delivery left `pending` (claimed, never
+    /// finished: the process died mid-send) whose last update is older than
+    /// `stale_before` is sent again. Used once at start-up, when nothing else can be
+    /// sending it.
+    #[instrument(skip_all, fields(monitor_id = %transition.monitor_id, kind = transition.kind.as_str()))]
+    pub async fn notify_taking_over(
+        &self,
+        transition: &Transition,
+        stale_before: Option<sentinel_core::UnixMs>,
+    ) -> Result<NotifyReport, StoreError> {
         let mut report = NotifyReport::default();
         if !transition.kind.is_alerted() {
             return Ok(report);
@@ -91,8 +103,22 @@ where
                 updated_at: now,
             };
             if !self.stores.claim(&delivery).await? {
-                report.duplicates.push(delivery.channel);
-                continue;
+                let stale_pending = match stale_before {
+                    Some(before) => {
+                        self.stores
+                            .get_delivery(&delivery.key)
+                            .await?
+                            .is_some_and(|d| {
+                                d.status == DeliveryStatus::Pending && d.updated_at < before
+                            })
+                    }
+                    None => false,
+                };
+                if !stale_pending {
+                    report.duplicates.push(delivery.channel);
+                    continue;
+                }
+                warn!(channel = channel.name(), key = %delivery.key, "resending an alert left pending by a previous run");
             }
             let (status, attempts, error) = self.deliver(channel.as_ref(), &message).await;
             self.stores

@@ -33,6 +33,19 @@ pub fn next_due(spec: &MonitorSpec, after: UnixMs) -> UnixMs {
     k * interval + offset
 }
 
+/// The first run after (re)start. A monitor that was never checked runs on a 60 s grid
+/// at its offset (so a new 24 h monitor is not `pending` for a day, and 10,000 new
+/// monitors still spread over a minute); one with history keeps its cadence.
+pub fn first_due(spec: &MonitorSpec, now: UnixMs, checked_before: bool) -> UnixMs {
+    let regular = next_due(spec, now);
+    if checked_before {
+        return regular;
+    }
+    let offset = offset_ms(&spec.id, spec.interval.as_millis() as i64) % 60_000;
+    let soon = ((now - offset).div_euclid(60_000) + 1) * 60_000 + offset;
+    regular.min(soon)
+}
+
 /// Every due time of every active monitor in `[from, to)`, ordered by time
 /// (what the AWS scheduler sends for the next minute).
 pub fn due_between(
@@ -66,15 +79,15 @@ impl Timetable {
         Self::default()
     }
 
-    /// Adds or replaces a monitor; its next run is its first due time after `now`.
-    pub fn upsert(&mut self, spec: Arc<MonitorSpec>, now: UnixMs) {
+    /// Adds or replaces a monitor; its next run is [`first_due`] after `now`.
+    pub fn upsert(&mut self, spec: Arc<MonitorSpec>, now: UnixMs, checked_before: bool) {
         self.generation += 1;
         let generation = self.generation;
         if spec.paused {
             self.monitors.remove(&spec.id);
             return;
         }
-        let due = next_due(&spec, now);
+        let due = first_due(&spec, now, checked_before);
         self.heap.push(Reverse((due, generation, spec.id.clone())));
         self.monitors.insert(spec.id.clone(), (generation, spec));
     }
@@ -196,8 +209,8 @@ mod tests {
     fn timetable_keeps_cadence_and_drops_removed_monitors() {
         let mut t = Timetable::new();
         let a = Arc::new(spec("a", 10));
-        t.upsert(Arc::clone(&a), 0);
-        t.upsert(Arc::new(spec("b", 10)), 0);
+        t.upsert(Arc::clone(&a), 0, true);
+        t.upsert(Arc::new(spec("b", 10)), 0, true);
         let first = t.next_due_at().unwrap();
         let popped = t.pop_due(first);
         assert!(!popped.is_empty());
@@ -213,11 +226,25 @@ mod tests {
     }
 
     #[test]
+    fn a_never_checked_monitor_runs_within_a_minute_then_on_its_grid() {
+        let s = spec("daily", 86_400);
+        let now = 1_700_000_000_000;
+        let first = first_due(&s, now, false);
+        assert!(first > now && first <= now + 60_000, "{}", first - now);
+        assert_eq!(first_due(&s, now, true), next_due(&s, now));
+        let mut t = Timetable::new();
+        t.upsert(Arc::new(s.clone()), now, false);
+        let popped = t.pop_due(first);
+        assert_eq!(popped.len(), 1);
+        assert_eq!(t.next_due_at(), Some(next_due(&s, first)));
+    }
+
+    #[test]
     fn paused_monitors_are_not_scheduled() {
         let mut t = Timetable::new();
         let mut s = spec("p", 10);
         s.paused = true;
-        t.upsert(Arc::new(s), 0);
+        t.upsert(Arc::new(s), 0, true);
         assert_eq!(t.next_due_at(), None);
     }
 }

@@ -313,3 +313,136 @@ async fn reminders_repeat_while_down_only_when_configured() {
             || got[1].json()["title"].as_str().unwrap().contains("still")
     );
 }
+
+/// Polls until `f` holds or 10 s pass.
+async fn eventually(mut f: impl FnMut() -> bool) -> bool {
+    for _ in 0..200 {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    f()
+}
+
+#[tokio::test]
+async fn alerts_lost_in_a_crash_are_sent_at_the_next_start_exactly_once() {
+    use sentinel_pipeline::{Engine, EngineConfig};
+    use sentinel_store::{Delivery, DeliveryStatus};
+    use tokio_util::sync::CancellationToken;
+
+    let target = Target::start().await;
+    let receiver = Receiver::start().await;
+    let mut rig = rig(&target, &receiver, 1).await;
+    // A daily monitor, so the engine does not check it again during the test.
+    let mut daily = (*rig.spec).clone();
+    daily.interval = Duration::from_secs(86_400);
+    rig.store.upsert_monitor(&daily).await.unwrap();
+    rig.spec = Arc::new(daily.clone());
+
+    // The target fails; the state and incident are written, then the process "dies"
+    // before the notifier claims anything...
+    target.set_healthy(false);
+    let report = rig.stage.run(&[Arc::clone(&rig.spec)]).await.unwrap();
+    let down = report.transitions[0].clone();
+    assert_eq!(down.kind, TransitionKind::Down);
+    // ...except the email, which it had claimed and was sending.
+    let now = sentinel_pipeline::now_ms();
+    rig.store
+        .claim(&Delivery {
+            key: format!("{}:mail", down.idempotency_key()),
+            channel: "mail".into(),
+            monitor_id: daily.id.clone(),
+            event: "down".into(),
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            last_error: None,
+            created_at: now - 1_000,
+            updated_at: now - 1_000,
+        })
+        .await
+        .unwrap();
+
+    for run in 0..2 {
+        let shutdown = CancellationToken::new();
+        let (_, done) = Engine::spawn(
+            Arc::new(CheckStage::new(
+                Arc::clone(&rig.store),
+                Prober::new(ProbeSettings::default()).unwrap(),
+                4,
+            )),
+            Arc::new(Notifier::new(
+                Arc::clone(&rig.store),
+                rig.notifier.channels().to_vec(),
+                RetryPolicy::default(),
+            )),
+            vec![daily.clone()],
+            EngineConfig::default(),
+            shutdown.clone(),
+        );
+        assert!(
+            eventually(|| receiver.received().len() == 1 && rig.outbox_mails().len() == 1).await,
+            "run {run}: webhook {} mails {}",
+            receiver.received().len(),
+            rig.outbox_mails().len()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        shutdown.cancel();
+        done.await.unwrap();
+    }
+    let got = receiver.received();
+    assert_eq!(got.len(), 1, "sent once across two restarts");
+    assert_eq!(got[0].json()["idempotency_key"], down.idempotency_key());
+    assert_eq!(rig.outbox_mails().len(), 1);
+    let deliveries = rig.store.list_deliveries(10).await.unwrap();
+    assert!(
+        deliveries.iter().all(|d| d.status == DeliveryStatus::Sent),
+        "{deliveries:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_recovery_never_overtakes_a_down_alert_in_backoff() {
+    use sentinel_pipeline::{Alert, spawn_notifier};
+
+    let target = Target::start().await;
+    let receiver = Receiver::start().await;
+    let rig = rig(&target, &receiver, 1).await;
+    target.set_healthy(false);
+    let down = rig
+        .stage
+        .run(&[Arc::clone(&rig.spec)])
+        .await
+        .unwrap()
+        .transitions;
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    target.set_healthy(true);
+    let up = rig
+        .stage
+        .run(&[Arc::clone(&rig.spec)])
+        .await
+        .unwrap()
+        .transitions;
+    assert_eq!(up[0].kind, TransitionKind::Recovered);
+
+    // The down alert fails twice and waits in backoff; the recovery is queued meanwhile.
+    receiver.fail_next(2);
+    let notifier = Arc::new(rig.notifier);
+    let (alerts, done) = spawn_notifier(Arc::clone(&notifier));
+    for transition in down.into_iter().chain(up) {
+        alerts
+            .send(Alert {
+                transition,
+                stale_before: None,
+            })
+            .unwrap();
+    }
+    drop(alerts);
+    done.await.unwrap();
+    let events: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|r| r.json()["event"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(events, ["down", "recovered"]);
+}
