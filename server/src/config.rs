@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -11,8 +12,10 @@ use sentinel_core::monitor::DurationInput;
 use sentinel_core::{MonitorInput, MonitorSpec};
 use std::sync::Arc;
 
-use sentinel_pipeline::channels::{ChannelConfig, ChannelDeps};
-use sentinel_pipeline::mail::{OutboxMailer, SmtpSettings};
+use rustls_pki_types::CertificateDer;
+use sentinel_embedded::mail::{OutboxMailer, SmtpMailer, SmtpSettings};
+use sentinel_pipeline::channels::{ChannelConfig, ChannelDeps, is_plausible_address};
+use sentinel_probe::load_pem_certificates;
 use serde::Deserialize;
 
 /// Channel types that may be used as the entry name without a `type:` (Gatus style).
@@ -50,10 +53,11 @@ struct RawServer {
 /// A validated config.
 #[derive(Debug)]
 pub struct Config {
-    pub listen: Option<String>,
+    pub listen: Option<SocketAddr>,
     pub data: Option<PathBuf>,
     pub allow_private: bool,
-    pub ca_file: Option<PathBuf>,
+    /// Extra trusted CAs from `server.ca-file`, already loaded and checked.
+    pub extra_root_certs: Vec<CertificateDer<'static>>,
     pub reminder_every: Option<Duration>,
     pub ping_retention: Duration,
     pub max_in_flight: usize,
@@ -68,7 +72,7 @@ impl Default for Config {
             listen: None,
             data: None,
             allow_private: true,
-            ca_file: None,
+            extra_root_certs: Vec::new(),
             reminder_every: None,
             ping_retention: Duration::from_secs(90 * 86_400),
             max_in_flight: 512,
@@ -221,6 +225,13 @@ fn expand_env(file: &Path, text: &str, errors: &mut Vec<ConfigError>) -> String 
                 Some(end) => {
                     let name = &after[..end];
                     match std::env::var(name) {
+                        // A line break would change the file's structure.
+                        Ok(value) if value.contains(['\n', '\r']) => errors.push(ConfigError {
+                            file: file.to_owned(),
+                            line: Some(n + 1),
+                            field: None,
+                            message: format!("environment variable {name} contains a line break"),
+                        }),
                         Ok(value) => out.push_str(&value),
                         Err(_) => errors.push(ConfigError {
                             file: file.to_owned(),
@@ -302,10 +313,28 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
 
     let mut config = Config::default();
     let server = raw.server;
-    config.listen = server.listen;
+    if let Some(listen) = &server.listen {
+        match listen.parse::<SocketAddr>() {
+            Ok(addr) => config.listen = Some(addr),
+            Err(_) => errors.push(at(
+                "server.listen",
+                format!("{listen:?} is not an address like 127.0.0.1:8080"),
+                &index,
+            )),
+        }
+    }
     config.data = server.data;
     config.allow_private = server.allow_private.unwrap_or(true);
-    config.ca_file = server.ca_file;
+    if let Some(ca_file) = &server.ca_file {
+        // Relative to the config file, like every path a user writes in it.
+        let path = file
+            .parent()
+            .map_or_else(|| ca_file.clone(), |dir| dir.join(ca_file));
+        match load_pem_certificates([&path]) {
+            Ok(certs) => config.extra_root_certs = certs,
+            Err(e) => errors.push(at("server.ca-file", e.to_string(), &index)),
+        }
+    }
     if let Some(n) = server.max_in_flight {
         if n == 0 || n > 100_000 {
             errors.push(at(
@@ -344,6 +373,22 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
         )),
         Some(Ok(d)) => config.ping_retention = d,
         Some(Err(m)) => errors.push(at("server.ping-retention", m, &index)),
+    }
+    if let Some(smtp) = &raw.smtp {
+        if smtp.host.trim().is_empty() {
+            errors.push(at("smtp.host", "is required".into(), &index));
+        } else if let Err(e) = SmtpMailer::new(smtp) {
+            errors.push(at("smtp", e.message, &index));
+        }
+        if let Some(from) = &smtp.from
+            && !is_plausible_address(from)
+        {
+            errors.push(at(
+                "smtp.from",
+                format!("'{from}' is not an email address"),
+                &index,
+            ));
+        }
     }
     config.smtp = raw.smtp;
 
@@ -448,7 +493,7 @@ monitors:
     alerts: [ops]
 "#;
         let config = parse(Path::new("s.yaml"), text).unwrap();
-        assert_eq!(config.listen.as_deref(), Some("127.0.0.1:9000"));
+        assert_eq!(config.listen, Some("127.0.0.1:9000".parse().unwrap()));
         assert!(!config.allow_private);
         assert_eq!(config.reminder_every, Some(Duration::from_secs(3600)));
         assert_eq!(config.channels.len(), 2);
@@ -539,6 +584,32 @@ monitors:
         assert_eq!(config.monitors[0].url.as_str(), "http://x/#frag");
         assert_eq!(comment_start("url: 'a # b' # c"), 13);
         assert_eq!(comment_start("no comment"), 10);
+    }
+
+    #[test]
+    fn server_settings_are_checked_with_their_line() {
+        let text = "server:\n  listen: localhost-ish\n  ca-file: /nonexistent/ca.pem\nsmtp:\n  host: smtp.example.com\n  from: nobody\n";
+        let errors = errors_of(text);
+        let fields: Vec<_> = errors
+            .iter()
+            .map(|e| (e.field.clone().unwrap(), e.line))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("server.listen".to_owned(), Some(2)),
+                ("server.ca-file".to_owned(), Some(3)),
+                ("smtp.from".to_owned(), Some(6)),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/sentinel.yaml");
+        let config = load(&path).unwrap();
+        assert!(config.monitors.len() >= 2);
+        assert!(config.monitors.iter().any(|m| m.public));
     }
 
     #[test]

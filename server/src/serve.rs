@@ -9,10 +9,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use sentinel_api::AppState;
 use sentinel_embedded::SqliteStore;
+use sentinel_embedded::mail::{OutboxMailer, SmtpMailer};
 use sentinel_pipeline::channels::{AlertChannel, ChannelDeps, http_client};
-use sentinel_pipeline::mail::{OutboxMailer, SmtpMailer};
 use sentinel_pipeline::{CheckStage, Engine, EngineConfig, Notifier, RetryPolicy};
-use sentinel_probe::{ProbeSettings, Prober, load_pem_certificates};
+use sentinel_probe::{ProbeSettings, Prober};
 use sentinel_store::{Mailer, MonitorStore, PingLog, Stores};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -21,7 +21,7 @@ use crate::config::{self, Config};
 
 const DEFAULT_CONFIG: &str = "sentinel.yaml";
 const DEFAULT_DATA: &str = "sentinel-data";
-const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+const DEFAULT_LISTEN_PORT: u16 = 8080;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -58,13 +58,14 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Resolved> {
         .data
         .or_else(|| config.data.clone())
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
-    let listen_text = args
-        .listen
-        .or_else(|| config.listen.clone())
-        .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-    let listen: SocketAddr = listen_text.parse().with_context(|| {
-        format!("--listen {listen_text:?} is not an address like 127.0.0.1:8080")
-    })?;
+    let listen: SocketAddr = match args.listen {
+        Some(text) => text.parse().with_context(|| {
+            format!("--listen {text:?} is not an address like 127.0.0.1:8080")
+        })?,
+        None => config
+            .listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], DEFAULT_LISTEN_PORT))),
+    };
     Ok(Resolved {
         config,
         data,
@@ -117,23 +118,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         data,
         listen,
     } = resolve(args)?;
-    std::fs::create_dir_all(&data)
-        .with_context(|| format!("cannot create data folder {}", data.display()))?;
-    let store = Arc::new(
-        SqliteStore::open(data.join("sentinel.db"))
-            .await
-            .with_context(|| format!("cannot open database in {}", data.display()))?,
-    );
-    sync_monitors(&store, &config).await?;
-
-    let mut settings = ProbeSettings {
+    let prober = Prober::new(ProbeSettings {
         allow_private: config.allow_private,
+        extra_root_certs: config.extra_root_certs.clone(),
         ..ProbeSettings::default()
-    };
-    if let Some(ca) = &config.ca_file {
-        settings.extra_root_certs = load_pem_certificates([ca])?;
-    }
-    let prober = Prober::new(settings)?;
+    })?;
 
     let mailer: Arc<dyn Mailer> = match &config.smtp {
         Some(smtp) => Arc::new(SmtpMailer::new(smtp).map_err(|e| anyhow::anyhow!(e.message))?),
@@ -160,6 +149,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             Err(e) => bail!("alerting.{name}.{}: {}", e.field, e.message),
         }
     }
+
+    std::fs::create_dir_all(&data)
+        .with_context(|| format!("cannot create data folder {}", data.display()))?;
+    let store = Arc::new(
+        SqliteStore::open(data.join("sentinel.db"))
+            .await
+            .with_context(|| format!("cannot open database in {}", data.display()))?,
+    );
+    sync_monitors(&store, &config).await?;
 
     let stage = Arc::new(
         CheckStage::new(Arc::clone(&store), prober, config.max_in_flight)

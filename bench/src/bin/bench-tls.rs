@@ -157,7 +157,11 @@ async fn checks(prober: &Prober, spec: &MonitorSpec, n: usize) -> anyhow::Result
         if let Some(e) = out.error {
             bail!("check {i} failed: {} {}", e.kind, e.message);
         }
-        ensure!(out.status_code == Some(200), "check {i}: {:?}", out.status_code);
+        ensure!(
+            out.status_code == Some(200),
+            "check {i}: {:?}",
+            out.status_code
+        );
         tls += out.timings.tls_ms.unwrap_or(0.0);
         total += out.timings.total_ms;
     }
@@ -180,7 +184,14 @@ fn run_curl(args: &Args, ca: &Path, config: &Path, hz: u64) -> anyhow::Result<(C
     let before = proc::children_cpu(hz)?;
     let t = Instant::now();
     let status = Command::new(&args.curl)
-        .args(["-s", "-S", "--fail", "--no-sessionid", "--http1.1", "--tlsv1.3"])
+        .args([
+            "-s",
+            "-S",
+            "--fail",
+            "--no-sessionid",
+            "--http1.1",
+            "--tlsv1.3",
+        ])
         .arg("--cacert")
         .arg(ca)
         .args(["-H", "Connection: close", "-K"])
@@ -353,9 +364,18 @@ fn main() -> anyhow::Result<()> {
         "## fresh HTTPS check CPU ({}, groups {:?}, runtime {:?})",
         report.url, report.groups, report.runtime
     );
-    println!("| side | CPU µs/check (median of {}) | user/sys split (rep 1) | wall ms/check | negotiated (rep 1) |", args.reps);
+    println!(
+        "| side | CPU µs/check (median of {}) | user/sys split (rep 1) | wall ms/check | negotiated (rep 1) |",
+        args.reps
+    );
     println!("|---|---|---|---|---|");
-    let split = |r: &Run| format!("{:.0}% / {:.0}%", r.cpu_user_s / r.cpu_s() * 100.0, r.cpu_sys_s / r.cpu_s() * 100.0);
+    let split = |r: &Run| {
+        format!(
+            "{:.0}% / {:.0}%",
+            r.cpu_user_s / r.cpu_s() * 100.0,
+            r.cpu_sys_s / r.cpu_s() * 100.0
+        )
+    };
     println!(
         "| sentinel prober | {:.0} | {} | {:.3} | {} |",
         report.ours_us_per_check,

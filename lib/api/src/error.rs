@@ -17,6 +17,12 @@ pub enum ApiError {
         message: String,
         field: Option<String>,
     },
+    #[error("method {method} is not allowed here")]
+    MethodNotAllowed { method: String },
+    /// A bug on our side (e.g. a route and its extractor disagree). Logged; the client
+    /// only learns that something went wrong.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error("storage failed")]
     Store(#[from] StoreError),
 }
@@ -46,6 +52,21 @@ impl IntoResponse for ApiError {
                 message,
                 field,
             } => (StatusCode::BAD_REQUEST, code, message, field),
+            Self::MethodNotAllowed { method } => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("method {method} is not allowed here"),
+                None,
+            ),
+            Self::Internal(cause) => {
+                tracing::error!(cause = %cause, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error".to_owned(),
+                    None,
+                )
+            }
             Self::Store(e) => {
                 tracing::error!(error = &e as &dyn std::error::Error, "storage error");
                 (

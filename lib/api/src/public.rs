@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -12,7 +12,7 @@ use sentinel_core::{LiveState, MonitorId, MonitorSpec, Status, UnixMs};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{ApiError, AppState, now_ms};
+use crate::{ApiError, ApiPath, ApiQuery, AppState, now_ms};
 
 pub const BADGE_CACHE_CONTROL: &str = "public, max-age=60, stale-while-revalidate=300";
 
@@ -145,7 +145,7 @@ async fn status_page(State(state): State<AppState>) -> Result<Json<PublicStatus>
 
 async fn monitor_status(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<PublicMonitor>, ApiError> {
     let spec = public_monitor(&state, &id).await?;
     let live = state.stores.get_state(&spec.id).await?;
@@ -238,8 +238,8 @@ fn cached(headers: &HeaderMap, content_type: &'static str, body: Vec<u8>) -> Res
 
 async fn badge_svg(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(query): Query<BadgeQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<BadgeQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let badge = build_badge(&state, &id, &query).await?;
@@ -252,8 +252,8 @@ async fn badge_svg(
 
 async fn badge_json(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(query): Query<BadgeQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<BadgeQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let badge = build_badge(&state, &id, &query).await?;
@@ -263,7 +263,7 @@ async fn badge_json(
 
 async fn status_badge_alias(
     state: State<AppState>,
-    id: Path<String>,
+    id: ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let query = BadgeQuery {
@@ -271,5 +271,5 @@ async fn status_badge_alias(
         period: None,
         label: None,
     };
-    badge_svg(state, id, Query(query), headers).await
+    badge_svg(state, id, ApiQuery(query), headers).await
 }

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use sentinel_api::{AppState, public};
+use sentinel_api::{AppState, public, with_fallbacks};
 use sentinel_core::check::{CheckResult, Timings};
 use sentinel_core::monitor::DurationInput;
 use sentinel_core::{LiveState, MonitorInput, MonitorSpec, Status};
@@ -69,7 +69,8 @@ async fn app() -> (axum::Router, Arc<SqliteStore>) {
     live.last_response_ms = Some(199.0);
     store.compare_and_set(&live, None).await.unwrap();
     let state = AppState::new(Arc::clone(&store) as Arc<dyn Stores>);
-    (public::routes().with_state(state), store)
+    // As `sentinel serve` does: fallbacks once, on the merged router.
+    (with_fallbacks(public::routes()).with_state(state), store)
 }
 
 async fn get(
@@ -77,7 +78,16 @@ async fn get(
     uri: &str,
     etag: Option<&str>,
 ) -> (StatusCode, axum::http::HeaderMap, String) {
-    let mut req = Request::get(uri);
+    send(app, Method::GET, uri, etag).await
+}
+
+async fn send(
+    app: &axum::Router,
+    method: Method,
+    uri: &str,
+    etag: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut req = Request::builder().method(method).uri(uri);
     if let Some(tag) = etag {
         req = req.header(header::IF_NONE_MATCH, tag);
     }
@@ -204,4 +214,207 @@ async fn health_answers_ok() {
     let (status, _, body) = get(&app, "/health", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, r#"{"status":"ok"}"#);
+}
+
+/// Asserts a JSON error response and returns its `error` object.
+fn json_error(
+    uri: &str,
+    (status, headers, body): &(StatusCode, axum::http::HeaderMap, String),
+    expected: StatusCode,
+    code: &str,
+) -> serde_json::Value {
+    assert_eq!(*status, expected, "{uri}: {body}");
+    assert_eq!(
+        headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap()),
+        Some("application/json"),
+        "{uri}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{uri}: {e}: {body:?}"));
+    assert_eq!(json["error"]["code"], code, "{uri}: {body}");
+    assert!(json["error"]["message"].is_string(), "{uri}: {body}");
+    json["error"].clone()
+}
+
+#[tokio::test]
+async fn query_rejections_are_json_400_naming_the_field() {
+    let (app, _) = app().await;
+    for uri in [
+        "/api/public/monitors/web/badge.svg?kind=a&kind=b",
+        "/api/public/monitors/web/badge.json?kind=uptime&kind=status",
+    ] {
+        let resp = get(&app, uri, None).await;
+        let error = json_error(uri, &resp, StatusCode::BAD_REQUEST, "invalid_query");
+        assert_eq!(error["field"], "kind", "{uri}");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("duplicate field"),
+            "{error}"
+        );
+    }
+    let uri = "/api/public/monitors/web/badge.svg?period=7d&label=a&period=30d";
+    let resp = get(&app, uri, None).await;
+    let error = json_error(uri, &resp, StatusCode::BAD_REQUEST, "invalid_query");
+    assert_eq!(error["field"], "period");
+}
+
+#[tokio::test]
+async fn path_rejections_are_json_400_naming_the_parameter() {
+    let (app, _) = app().await;
+    for uri in [
+        "/api/public/monitors/%FF/status",
+        "/api/public/monitors/%FF/badge.svg",
+        "/api/public/monitors/w%C3%28b/badge.json",
+        "/api/status/%FF",
+    ] {
+        let resp = get(&app, uri, None).await;
+        let error = json_error(uri, &resp, StatusCode::BAD_REQUEST, "invalid_path");
+        assert_eq!(error["field"], "id", "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_routes_are_json_404() {
+    let (app, _) = app().await;
+    for (method, uri) in [
+        (Method::GET, "/"),
+        (Method::GET, "/nope"),
+        (Method::GET, "/api/public/monitors/web"),
+        (Method::GET, "/api/public/monitors/web/status/extra"),
+        (Method::GET, "/health/"),
+        (Method::POST, "/api/nope"),
+        (Method::DELETE, "/api/public/monitors"),
+    ] {
+        let resp = send(&app, method, uri, None).await;
+        let error = json_error(uri, &resp, StatusCode::NOT_FOUND, "not_found");
+        assert!(error.get("field").is_none(), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_methods_are_json_405_with_allow() {
+    let (app, _) = app().await;
+    for (method, uri) in [
+        (Method::POST, "/health"),
+        (Method::PUT, "/api/public/status"),
+        (Method::DELETE, "/api/public/monitors/web/status"),
+        (Method::PATCH, "/api/public/monitors/web/badge.svg"),
+        (Method::OPTIONS, "/api/status/web"),
+    ] {
+        let resp = send(&app, method.clone(), uri, None).await;
+        let error = json_error(
+            uri,
+            &resp,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        );
+        assert!(
+            error["message"].as_str().unwrap().contains(method.as_str()),
+            "{error}"
+        );
+        let allow = resp.1.get(header::ALLOW).expect("Allow header kept");
+        let allow = allow.to_str().unwrap();
+        assert!(
+            allow.split(',').any(|m| m.trim() == "GET"),
+            "{uri}: {allow}"
+        );
+        assert!(
+            allow.split(',').any(|m| m.trim() == "HEAD"),
+            "{uri}: {allow}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn odd_client_input_never_yields_5xx_or_a_non_json_error() {
+    let (app, _) = app().await;
+    let ids = [
+        "web",
+        "secret",
+        "nope",
+        "%FF",
+        "%C0%80",
+        "%00",
+        "%2F",
+        "%2e%2e",
+        "..",
+        "%",
+        "%F",
+        "%ZZ",
+        "%E2%82",
+        "caf%C3%A9",
+        "%F0%9F%92%A9",
+        "a%20b",
+        "UPPER",
+        "-",
+        "_",
+        "a.b",
+        &"x".repeat(5000),
+    ];
+    let queries = [
+        "",
+        "?",
+        "?&&&",
+        "?=",
+        "?==",
+        "?kind",
+        "?kind=",
+        "?kind=&kind=",
+        "?kind=a&kind=b",
+        "?kind=%FF",
+        "?kind[]=status",
+        "?kind=status&period=",
+        "?period=-1",
+        "?period=99999999999999999999d",
+        "?period=%00",
+        "?period=7d&period=7d",
+        "?label=%E2%82",
+        "?label=%",
+        "?label=a&label=b",
+        "?unknown=1",
+        "?%FF=%FF",
+        "?kind=response&period=90d&label=%F0%9F%92%A9",
+    ];
+    let shapes = [
+        "/api/public/monitors/{id}/status",
+        "/api/public/monitors/{id}/badge.svg",
+        "/api/public/monitors/{id}/badge.json",
+        "/api/status/{id}",
+        "/api/public/{id}",
+        "/{id}",
+        "/health/{id}",
+        "/api/public/status",
+        "/health",
+    ];
+    let mut checked = 0;
+    for shape in shapes {
+        for id in ids {
+            for query in queries {
+                let uri = format!("{}{query}", shape.replace("{id}", id));
+                if uri.parse::<axum::http::Uri>().is_err() {
+                    continue;
+                }
+                for method in [Method::GET, Method::HEAD, Method::POST] {
+                    let (status, headers, body) = send(&app, method.clone(), &uri, None).await;
+                    assert!(!status.is_server_error(), "{method} {uri}: {status} {body}");
+                    if status.is_client_error() && method != Method::HEAD {
+                        assert_eq!(
+                            headers[header::CONTENT_TYPE],
+                            "application/json",
+                            "{method} {uri}"
+                        );
+                        let json: serde_json::Value = serde_json::from_str(&body)
+                            .unwrap_or_else(|e| panic!("{method} {uri}: {e}: {body:?}"));
+                        assert!(json["error"]["code"].is_string(), "{method} {uri}: {body}");
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 1000, "only {checked} requests checked");
 }

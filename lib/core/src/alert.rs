@@ -260,9 +260,9 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "shop@900:down:1000",
+                "shop@900:down",
                 "shop@900:reminder:1000",
-                "shop@900:recovered:1000"
+                "shop@900:recovered"
             ]
         );
     }

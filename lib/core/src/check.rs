@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::UnixMs;
-use crate::condition::EvalContext;
+use crate::condition::{EvalContext, evaluate_all};
 use crate::monitor::{MonitorId, MonitorSpec};
 
 /// Phases of one request on a fresh connection, in milliseconds. A phase that did not
@@ -148,8 +148,7 @@ pub fn judge(spec: &MonitorSpec, outcome: &ProbeOutcome) -> CheckResult {
         certificate_expiration,
     };
 
-    let conditions: Vec<ConditionResult> =
-        spec.conditions.iter().map(|c| c.evaluate(&ctx)).collect();
+    let conditions = evaluate_all(&spec.conditions, &ctx);
 
     let (success, failure_reason) = if let Some(e) = &error {
         // `[CONNECTED] == false` style monitors succeed on connection failures — only if

@@ -293,10 +293,18 @@ impl Condition {
 
     /// Judges one check. `actual` holds the resolved placeholder value(s), e.g. `503`
     /// for `[STATUS] == 200`, or `503 == 200` for `[STATUS] == [BODY].code`.
+    ///
+    /// To judge several conditions against one check, use [`evaluate_all`]: it parses
+    /// the body once for all of them instead of once per condition.
     pub fn evaluate(&self, ctx: &EvalContext<'_>) -> ConditionResult {
-        let body = BodyCache::new(ctx.body);
-        let left = resolve(&self.left, ctx, &body);
-        let right = resolve(&self.right, ctx, &body);
+        self.evaluate_with(ctx, &BodyCache::new(ctx.body))
+    }
+
+    /// Judges one check, reading the body through `body`, which may already hold the
+    /// decoded text and parsed JSON from earlier conditions of the same check.
+    fn evaluate_with(&self, ctx: &EvalContext<'_>, body: &BodyCache<'_>) -> ConditionResult {
+        let left = resolve(&self.left, ctx, body);
+        let right = resolve(&self.right, ctx, body);
         let success = compare(&left, self.op, &right);
         let actual = match (self.left.is_read(), self.right.is_read()) {
             (true, true) => format!("{} {} {}", left.shown(), self.op.symbol(), right.shown()),
@@ -309,6 +317,17 @@ impl Condition {
             actual,
         }
     }
+}
+
+/// Judges one check against every condition, in order: the same results as calling
+/// [`Condition::evaluate`] on each, but the body is decoded and parsed as JSON at most
+/// once, shared by all the conditions that read it.
+pub fn evaluate_all(conditions: &[Condition], ctx: &EvalContext<'_>) -> Vec<ConditionResult> {
+    let body = BodyCache::new(ctx.body);
+    conditions
+        .iter()
+        .map(|condition| condition.evaluate_with(ctx, &body))
+        .collect()
 }
 
 impl fmt::Display for Condition {
@@ -670,7 +689,8 @@ fn parse_duration_ms(s: &str) -> Option<f64> {
 // Evaluation
 // ---------------------------------------------------------------------------------------
 
-/// The body as text and as JSON, each worked out at most once per evaluation.
+/// The body as text and as JSON, each worked out at most once per check: one cache is
+/// shared by all the conditions [`evaluate_all`] judges.
 struct BodyCache<'a> {
     bytes: &'a [u8],
     text: OnceCell<String>,
@@ -1036,6 +1056,26 @@ mod tests {
         }
     }
 
+    /// Checks that [`evaluate_all`] (one body cache shared by every condition) gives
+    /// exactly what [`Condition::evaluate`] gives one condition at a time, in both
+    /// orders, so no condition sees state left behind by another.
+    fn assert_evaluate_all_matches(conditions: &[&str], ctx: &EvalContext<'_>) {
+        let mut parsed: Vec<Condition> = conditions
+            .iter()
+            .map(|c| Condition::parse(c).unwrap())
+            .collect();
+        for _ in 0..2 {
+            let one_by_one: Vec<ConditionResult> = parsed.iter().map(|c| c.evaluate(ctx)).collect();
+            assert_eq!(
+                evaluate_all(&parsed, ctx),
+                one_by_one,
+                "on body {:?}",
+                String::from_utf8_lossy(ctx.body)
+            );
+            parsed.reverse();
+        }
+    }
+
     /// (condition, success, actual) against [`BODY`] and the default context.
     #[test]
     fn evaluates_against_the_default_context() {
@@ -1250,6 +1290,8 @@ mod tests {
                 "condition of `{condition}`"
             );
         }
+        let conditions: Vec<&str> = cases.iter().map(|case| case.0).collect();
+        assert_evaluate_all_matches(&conditions, &body_ctx);
     }
 
     /// (body, condition, success, actual) for bodies other than [`BODY`].
@@ -1370,6 +1412,12 @@ mod tests {
         };
         // Invalid UTF-8 is read lossily.
         assert!(eval("[BODY] == ok\u{fffd}", &invalid_utf8).success);
+        // Every condition of the table against every body of the table, at once.
+        let conditions: Vec<&str> = cases.iter().map(|case| case.1).collect();
+        for body in cases.iter().map(|case| case.0).chain([BODY]) {
+            assert_evaluate_all_matches(&conditions, &ctx(body));
+        }
+        assert_evaluate_all_matches(&conditions, &invalid_utf8);
     }
 
     #[test]
@@ -1404,6 +1452,62 @@ mod tests {
             assert_eq!(result.success, *success, "success of `{condition}`");
             assert_eq!(result.actual, *actual, "actual of `{condition}`");
         }
+        let conditions: Vec<&str> = cases.iter().map(|case| case.0).collect();
+        assert_evaluate_all_matches(&conditions, &down);
+    }
+
+    #[test]
+    fn evaluate_all_of_nothing_is_nothing() {
+        assert!(evaluate_all(&[], &ctx(BODY)).is_empty());
+    }
+
+    /// The conditions of one check read the body through the cache they are handed,
+    /// not by parsing the bytes again: a cache whose JSON was already worked out (here
+    /// deliberately different from the bytes) is what every condition sees.
+    #[test]
+    fn conditions_share_the_body_cache_they_are_given() {
+        let context = ctx(r#"{"a": 1, "items": [1]}"#);
+        let body = BodyCache::new(context.body);
+        let preset = serde_json::json!({"a": 2, "items": [1, 2, 3]});
+        assert!(body.json.set(Ok(preset)).is_ok());
+        let conditions = [
+            "[BODY].a == 2",
+            "len([BODY].items) == 3",
+            "has([BODY].items) == true",
+            "[BODY].a == [BODY].items[1]",
+        ];
+        for condition in conditions {
+            let result = Condition::parse(condition)
+                .unwrap()
+                .evaluate_with(&context, &body);
+            assert!(result.success, "{condition}: {result:?}");
+        }
+        // A fresh cache per condition (what `evaluate` does) sees the real bytes.
+        let fresh = eval("[BODY].a == 2", &context);
+        assert!(!fresh.success);
+        assert_eq!(fresh.actual, "1");
+        // And the cache filled by one condition serves the next one.
+        let body = BodyCache::new(context.body);
+        assert!(body.json.get().is_none());
+        let first = Condition::parse("[BODY].a == 1").unwrap();
+        assert!(first.evaluate_with(&context, &body).success);
+        let parsed = body.json.get().expect("parsed by the first condition");
+        let parsed_at: *const _ = parsed;
+        let second = Condition::parse("len([BODY].items) == 1").unwrap();
+        assert!(second.evaluate_with(&context, &body).success);
+        assert!(std::ptr::eq(parsed_at, body.json.get().unwrap()));
+        // Conditions that do not read the body never parse it.
+        let lazy = BodyCache::new(context.body);
+        for condition in [
+            "[STATUS] == 200",
+            "[IP] == pat(10.*)",
+            "[CONNECTED] == true",
+        ] {
+            let _ = Condition::parse(condition)
+                .unwrap()
+                .evaluate_with(&context, &lazy);
+        }
+        assert!(lazy.json.get().is_none() && lazy.text.get().is_none());
     }
 
     #[test]
@@ -1711,6 +1815,7 @@ mod tests {
                 let result = Condition::parse(condition).unwrap().evaluate(&c);
                 prop_assert!(result.actual.chars().count() <= 2 * MAX_SHOWN_CHARS + 10);
             }
+            assert_evaluate_all_matches(&conditions, &c);
         }
 
         #[test]

@@ -1,5 +1,7 @@
-//! Self-hosted adapters: every storage port in one SQLite file ([`SqliteStore`]).
+//! Self-hosted adapters: every storage port in one SQLite file ([`SqliteStore`]), and
+//! the mailers (SMTP, or an outbox folder of `.eml` files).
 
+pub mod mail;
 mod sqlite;
 
 pub use sqlite::SqliteStore;

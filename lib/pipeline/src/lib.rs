@@ -6,7 +6,6 @@
 pub mod channels;
 pub mod checks;
 pub mod engine;
-pub mod mail;
 pub mod notify;
 pub mod recovery;
 pub mod schedule;

@@ -10,10 +10,10 @@ use std::time::Duration;
 use sentinel_core::monitor::DurationInput;
 use sentinel_core::{MonitorInput, MonitorSpec, Status, TransitionKind};
 use sentinel_embedded::SqliteStore;
+use sentinel_embedded::mail::OutboxMailer;
 use sentinel_pipeline::channels::{
     AlertChannel, ChannelConfig, ChannelDeps, SIGNATURE_HEADER, TIMESTAMP_HEADER, http_client, sign,
 };
-use sentinel_pipeline::mail::OutboxMailer;
 use sentinel_pipeline::{CheckStage, Notifier, RetryPolicy};
 use sentinel_probe::{ProbeSettings, Prober};
 use sentinel_store::{
@@ -60,7 +60,7 @@ async fn rig(target: &Target, receiver: &Receiver, failure_threshold: i64) -> Ri
     };
     let webhook = ChannelConfig::Webhook {
         url: receiver.url(),
-        secret: SECRET.into(),
+        secret: SECRET.to_owned().into(),
         headers: BTreeMap::new(),
     }
     .build("ops", &deps)

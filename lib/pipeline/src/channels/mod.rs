@@ -8,6 +8,7 @@ use std::time::Duration;
 use sentinel_probe::guard;
 
 use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
 use sentinel_core::FieldError;
 use sentinel_core::alert::AlertMessage;
 use sentinel_store::Mailer;
@@ -19,7 +20,7 @@ mod slack;
 mod webhook;
 
 pub use discord::DiscordChannel;
-pub use email::EmailChannel;
+pub use email::{EmailChannel, is_plausible_address};
 pub use slack::SlackChannel;
 pub use webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookChannel, sign};
 
@@ -39,13 +40,13 @@ pub trait AlertChannel: Send + Sync {
 }
 
 /// A channel as written in the config file (`alerting:` entries).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ChannelConfig {
     Webhook {
         url: String,
         /// HMAC-SHA256 key for `X-Sentinel-Signature`.
-        secret: String,
+        secret: SecretString,
         #[serde(default)]
         headers: std::collections::BTreeMap<String, String>,
     },
@@ -110,6 +111,8 @@ pub fn http_client(
     reqwest::Client::builder()
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy would resolve the name itself, past the guard.
+        .no_proxy()
         .dns_resolver(Arc::new(GuardedResolver { allow_private }))
         .user_agent(concat!("Sentinel/", env!("CARGO_PKG_VERSION"), " (alerts)"))
         .build()
@@ -162,7 +165,7 @@ impl ChannelConfig {
             } => Arc::new(WebhookChannel::new(
                 name,
                 check_webhook_url("url", url, deps.allow_private)?,
-                secret,
+                secret.expose_secret(),
                 headers,
                 deps.http.clone(),
             )?),

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use lettre::message::{Mailbox, Message, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use secrecy::{ExposeSecret, SecretString};
 use sentinel_store::{Mail, MailError, Mailer};
 use serde::Deserialize;
 
@@ -29,13 +30,13 @@ fn build_message(mail: &Mail) -> Result<Message, MailError> {
 }
 
 /// How to reach an SMTP server (`smtp:` in the config file).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpSettings {
     pub host: String,
     pub port: Option<u16>,
     pub username: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<SecretString>,
     /// `starttls` (default, port 587), `tls` (implicit, port 465) or `none` (port 25,
     /// for a local relay).
     #[serde(default)]
@@ -79,7 +80,10 @@ impl SmtpMailer {
             builder = builder.port(port);
         }
         if let (Some(user), Some(pass)) = (&settings.username, &settings.password) {
-            builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                pass.expose_secret().to_owned(),
+            ));
         }
         Ok(Self {
             transport: builder.build(),
@@ -131,7 +135,14 @@ impl Mailer for OutboxMailer {
         };
         tokio::fs::create_dir_all(&self.dir).await.map_err(io)?;
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let stem = format!("{}-{}-{n}", crate::now_ms(), std::process::id());
+        let stem = format!(
+            "{}-{}-{n}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0),
+            std::process::id()
+        );
         let tmp = self.dir.join(format!(".{stem}.tmp"));
         // Write then rename, so a reader never sees half a message.
         tokio::fs::write(&tmp, &bytes).await.map_err(io)?;

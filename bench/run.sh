@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Sentinel's benchmarks (see bench/RESULTS.md). Builds the release binaries first.
+#
+#   bench/run.sh            # all three
+#   bench/run.sh tls        # CPU per fresh HTTPS check vs curl
+#   bench/run.sh engine     # the engine at 10,000 monitors / 60 s (4 minutes)
+#   bench/run.sh stats      # 90-day window from rollups vs a raw scan
+#
+# Environment: CARGO_TARGET_DIR (default: the workspace's target/), ENGINE_DURATION
+# (seconds, default 240: one warm-up interval + 3 steady minutes), TLS_N (checks per
+# run, default 2000). Results: printed, and appended as JSON lines to bench/out/.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+what="${1:-all}"
+case "$what" in all|tls|engine|stats) ;; *)
+    echo "usage: $0 [all|tls|engine|stats]" >&2; exit 2 ;;
+esac
+
+cargo build --release -p sentinel-bench
+bin="${CARGO_TARGET_DIR:-target}/release"
+out="bench/out"
+mkdir -p "$out"
+
+echo "# $(date -u +%F) on $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)"
+echo "# load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if [[ "$what" == all || "$what" == tls ]]; then
+    command -v curl >/dev/null || { echo "curl is needed for the tls benchmark" >&2; exit 1; }
+    n="${TLS_N:-2000}"
+    # Headline: one thread each side, IP literal (no DNS), both TLS 1.3 + X25519.
+    "$bin/bench-tls" --n "$n" --reps 3 --json "$out/tls.jsonl"
+    # As the engine runs it: multi-thread runtime.
+    "$bin/bench-tls" --n "$n" --reps 3 --runtime multi --json "$out/tls.jsonl"
+    # With a host name: the prober resolves it on every check, curl caches it.
+    "$bin/bench-tls" --n "$n" --reps 3 --host localhost --json "$out/tls.jsonl"
+fi
+
+if [[ "$what" == all || "$what" == engine ]]; then
+    # 10,000 monitors need ~20 fds here, but leave room for slow targets (max_in_flight).
+    ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+    "$bin/bench-engine" --monitors 10000 --interval 60 \
+        --duration "${ENGINE_DURATION:-240}" --json "$out/engine.jsonl"
+fi
+
+if [[ "$what" == all || "$what" == stats ]]; then
+    "$bin/bench-stats" --days 90 --json "$out/stats.jsonl"
+fi
