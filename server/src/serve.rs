@@ -208,7 +208,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             v => i64::try_from(v).ok(),
         }
     }));
-    let app = sentinel_api::public::routes().with_state(state);
+    let app = sentinel_api::with_fallbacks(sentinel_api::public::routes()).with_state(state);
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -446,3 +446,81 @@ async fn a_recovery_never_overtakes_a_down_alert_in_backoff() {
         .collect();
     assert_eq!(events, ["down", "recovered"]);
 }
+
+#[tokio::test]
+async fn an_https_target_is_judged_on_its_certificate_and_alerts_when_it_nears_expiry() {
+    use axum::Router;
+    use axum::routing::get;
+    use support::{TestCa, serve_https};
+
+    let ca = TestCa::new();
+    // Expires in 20 days: up for "> 72h", down for "> 720h" (30 days).
+    let (chain, key) = ca.leaf_expiring_in(&["localhost"], 20);
+    let app = Router::new().route("/", get(|| async { "secure" }));
+    let addr = serve_https(app, chain, key).await;
+
+    let store = Arc::new(SqliteStore::open_in_memory().await.unwrap());
+    let prober = Prober::new(ProbeSettings {
+        extra_root_certs: vec![ca.cert.clone()],
+        ..ProbeSettings::default()
+    })
+    .unwrap();
+    let stage = CheckStage::new(Arc::clone(&store), prober, 2);
+    let spec = |id: &str, condition: &str| {
+        Arc::new(
+            MonitorInput {
+                id: Some(id.into()),
+                name: Some(id.into()),
+                url: Some(format!("https://localhost:{}/", addr.port())),
+                conditions: vec!["[STATUS] == 200".into(), condition.into()],
+                failure_threshold: Some(1),
+                ..MonitorInput::default()
+            }
+            .validate()
+            .unwrap(),
+        )
+    };
+    let relaxed = spec("relaxed", "[CERTIFICATE_EXPIRATION] > 72h");
+    let strict = spec("strict", "[CERTIFICATE_EXPIRATION] > 720h");
+    for s in [&relaxed, &strict] {
+        store.upsert_monitor(s).await.unwrap();
+    }
+    let report = stage
+        .run(&[Arc::clone(&relaxed), Arc::clone(&strict)])
+        .await
+        .unwrap();
+    let by_id = |id: &str| {
+        report
+            .results
+            .iter()
+            .find(|r| r.monitor_id.as_str() == id)
+            .unwrap()
+    };
+    let ok = by_id("relaxed");
+    assert!(ok.success, "{ok:?}");
+    assert!(ok.timings.tls_ms.is_some() && ok.timings.dns_ms.is_some());
+    let expires_in_days = (ok.cert_expires_at.unwrap() - ok.checked_at) / 86_400_000;
+    assert!((18..=20).contains(&expires_in_days), "{expires_in_days}");
+    let bad = by_id("strict");
+    assert!(!bad.success);
+    assert!(
+        bad.failure_reason
+            .as_deref()
+            .unwrap()
+            .contains("[CERTIFICATE_EXPIRATION] > 720h"),
+        "{bad:?}"
+    );
+    let kinds: Vec<_> = report
+        .transitions
+        .iter()
+        .map(|t| (t.monitor_id.as_str().to_owned(), t.kind))
+        .collect();
+    assert!(
+        kinds.contains(&("strict".to_owned(), TransitionKind::Down)),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("relaxed".to_owned(), TransitionKind::FirstUp)),
+        "{kinds:?}"
+    );
+}
