@@ -59,9 +59,9 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Resolved> {
         .or_else(|| config.data.clone())
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
     let listen: SocketAddr = match args.listen {
-        Some(text) => text.parse().with_context(|| {
-            format!("--listen {text:?} is not an address like 127.0.0.1:8080")
-        })?,
+        Some(text) => text
+            .parse()
+            .with_context(|| format!("--listen {text:?} is not an address like 127.0.0.1:8080"))?,
         None => config
             .listen
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], DEFAULT_LISTEN_PORT))),
