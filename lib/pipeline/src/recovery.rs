@@ -44,14 +44,10 @@ pub fn derive(state: &LiveState, latest: &Incident, since: UnixMs) -> Vec<Transi
         cause: Some(latest.cause.clone()),
         downtime_ms: None,
     };
+    let still_open =
+        state.status == Status::Down && state.open_incident.as_ref() == Some(&latest.id);
     match latest.ended_at {
-        None if state.status == Status::Down
-            && state.open_incident.as_ref() == Some(&latest.id) =>
-        {
-            if down_at >= since {
-                out.push(down);
-            }
-        }
+        None if still_open && down_at >= since => out.push(down),
         Some(ended) if ended >= since && state.status != Status::Paused => {
             if down_at >= since {
                 out.push(down);

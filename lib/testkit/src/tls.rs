@@ -22,6 +22,12 @@ pub struct TestCa {
     issuer: Issuer<'static, KeyPair>,
 }
 
+impl Default for TestCa {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TestCa {
     pub fn new() -> Self {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
