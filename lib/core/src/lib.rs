@@ -2,6 +2,7 @@
 //! state machine, uptime/latency statistics and badges. Pure: no I/O, no async, no clock —
 //! callers pass the time in.
 
+pub mod account;
 pub mod alert;
 pub mod badge;
 pub mod check;

@@ -7,7 +7,14 @@ use serde::{Deserialize, Serialize};
 use sentinel_core::stats::{Granularity, Rollup};
 use sentinel_core::{CheckResult, Incident, IncidentId, LiveState, MonitorId, MonitorSpec, UnixMs};
 
+pub mod accounts;
 pub mod contract;
+
+pub use accounts::{
+    ApiKey, ApiKeyStore, BlobStore, ChannelRecord, ChannelStore, MonitorOrigin, MonitorRecord,
+    MonitorRecords, RateDecision, RateLimiter, RefreshToken, RotateOutcome, TokenStore, User,
+    UserStore,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -21,6 +28,9 @@ pub enum StoreError {
     /// Stored data could not be decoded; a retry will not help.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A uniqueness rule was broken (an email or a name already taken).
+    #[error("already exists: {0}")]
+    Conflict(String),
 }
 
 impl StoreError {
