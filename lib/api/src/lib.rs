@@ -5,30 +5,64 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::Method;
-use sentinel_store::Stores;
+use sentinel_core::{MonitorId, MonitorSpec};
+use sentinel_probe::Prober;
+use sentinel_store::{
+    ApiKeyStore, BlobStore, ChannelStore, Mailer, MonitorRecords, RateLimiter, Stores, TokenStore,
+    UserStore,
+};
 
+pub mod auth;
 pub mod error;
+pub mod groups;
 pub mod extract;
 pub mod public;
+pub mod settings;
 
+pub use auth::principal::{AuthMethod, Principal};
 pub use error::ApiError;
+pub use settings::ApiSettings;
 pub use extract::{ApiPath, ApiQuery};
 
-/// What handlers need. Built once at start-up.
+/// The account-side ports one store serves (SQLite self-hosted, PostgreSQL on AWS).
+pub trait AccountStores:
+    UserStore + TokenStore + ApiKeyStore + ChannelStore + MonitorRecords + RateLimiter + Send + Sync
+{
+}
+
+impl<T> AccountStores for T where
+    T: UserStore + TokenStore + ApiKeyStore + ChannelStore + MonitorRecords + RateLimiter + Send + Sync
+{
+}
+
+/// What the API tells the scheduler when monitors change. Self-hosted this is the
+/// engine; on AWS nothing is needed (the scheduler reads the database every minute).
+pub trait MonitorEvents: Send + Sync {
+    fn upserted(&self, spec: &MonitorSpec);
+    fn removed(&self, id: &MonitorId);
+}
+
+/// For deployments where the scheduler reads monitors from the database itself.
+pub struct NoMonitorEvents;
+
+impl MonitorEvents for NoMonitorEvents {
+    fn upserted(&self, _spec: &MonitorSpec) {}
+    fn removed(&self, _id: &MonitorId) {}
+}
+
+/// What handlers need. Built once at start-up (once per cold start on Lambda).
 #[derive(Clone)]
 pub struct AppState {
     pub stores: Arc<dyn Stores>,
+    pub accounts: Arc<dyn AccountStores>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub mailer: Arc<dyn Mailer>,
+    pub settings: Arc<ApiSettings>,
+    pub events: Arc<dyn MonitorEvents>,
+    /// Runs "check now" and "test before saving".
+    pub prober: Prober,
     /// Milliseconds since the epoch of the scheduler's last tick, if one runs here.
     pub last_tick: Option<Arc<dyn Fn() -> Option<i64> + Send + Sync>>,
-}
-
-impl AppState {
-    pub fn new(stores: Arc<dyn Stores>) -> Self {
-        Self {
-            stores,
-            last_tick: None,
-        }
-    }
 }
 
 /// Answers unknown paths with 404 `not_found` and known paths with a wrong method with

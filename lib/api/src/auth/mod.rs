@@ -1,0 +1,3 @@
+//! Authentication and authorisation: who is calling (`Principal`) and what they may do.
+
+pub mod principal;

@@ -1,0 +1,9 @@
+//! Route group `metrics`.
+
+use axum::Router;
+
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}
