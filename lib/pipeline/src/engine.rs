@@ -189,10 +189,17 @@ async fn run_scheduler<S>(
     let mut timetable = Timetable::new();
     let started = crate::now_ms();
     resend_lost_alerts(&stage, &monitors, started, &transitions).await;
+    let mut prepared = Vec::with_capacity(monitors.len());
     for spec in monitors {
         sync_paused(&stage, &spec, &transitions).await;
         let checked_before = checked_before(&stage, &spec).await;
-        timetable.upsert(Arc::new(spec), started, checked_before);
+        prepared.push((spec, checked_before));
+    }
+    // Schedule from the time the preparation finished, so monitors due while it ran are
+    // not all late by its length.
+    let now = crate::now_ms();
+    for (spec, checked_before) in prepared {
+        timetable.upsert(Arc::new(spec), now, checked_before);
     }
     info!(monitors = timetable.len(), "scheduler started");
 

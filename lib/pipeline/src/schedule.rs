@@ -18,6 +18,15 @@ fn stable_hash(text: &str) -> u64 {
     hash
 }
 
+/// splitmix64's finaliser: spreads FNV's bits so nearby ids land far apart.
+fn mix(mut x: u64) -> u64 {
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
 /// The monitor's offset inside its interval, in ms (whole seconds, so the AWS
 /// scheduler can place it with `DelaySeconds`).
 pub fn offset_ms(id: &MonitorId, interval_ms: i64) -> i64 {
@@ -25,23 +34,41 @@ pub fn offset_ms(id: &MonitorId, interval_ms: i64) -> i64 {
     (stable_hash(id.as_str()) % interval_s) as i64 * 1000
 }
 
-/// The first due time strictly after `after`.
-pub fn next_due(spec: &MonitorSpec, after: UnixMs) -> UnixMs {
-    let interval = spec.interval.as_millis() as i64;
-    let offset = offset_ms(&spec.id, interval);
+/// The monitor's offset at millisecond resolution, for the in-process timetable: the
+/// checks of one second spread over that second instead of opening all at once.
+pub fn fine_offset_ms(id: &MonitorId, interval_ms: i64) -> i64 {
+    let coarse = offset_ms(id, interval_ms);
+    // A second hash picks the millisecond, staying inside the same whole second.
+    let within = (mix(stable_hash(id.as_str())) % 1000) as i64;
+    (coarse + within).min(interval_ms.max(1) - 1)
+}
+
+fn next_on_grid(interval: i64, offset: i64, after: UnixMs) -> UnixMs {
     let k = (after - offset).div_euclid(interval) + 1;
     k * interval + offset
+}
+
+/// The first due time strictly after `after` (whole-second offsets).
+pub fn next_due(spec: &MonitorSpec, after: UnixMs) -> UnixMs {
+    let interval = spec.interval.as_millis() as i64;
+    next_on_grid(interval, offset_ms(&spec.id, interval), after)
+}
+
+/// Like [`next_due`] with the millisecond offset (in-process scheduling).
+pub fn next_due_fine(spec: &MonitorSpec, after: UnixMs) -> UnixMs {
+    let interval = spec.interval.as_millis() as i64;
+    next_on_grid(interval, fine_offset_ms(&spec.id, interval), after)
 }
 
 /// The first run after (re)start. A monitor that was never checked runs on a 60 s grid
 /// at its offset (so a new 24 h monitor is not `pending` for a day, and 10,000 new
 /// monitors still spread over a minute); one with history keeps its cadence.
 pub fn first_due(spec: &MonitorSpec, now: UnixMs, checked_before: bool) -> UnixMs {
-    let regular = next_due(spec, now);
+    let regular = next_due_fine(spec, now);
     if checked_before {
         return regular;
     }
-    let offset = offset_ms(&spec.id, spec.interval.as_millis() as i64) % 60_000;
+    let offset = fine_offset_ms(&spec.id, spec.interval.as_millis() as i64) % 60_000;
     let soon = ((now - offset).div_euclid(60_000) + 1) * 60_000 + offset;
     regular.min(soon)
 }
@@ -133,7 +160,7 @@ impl Timetable {
             };
             let spec = Arc::clone(spec);
             // If we fell behind by more than an interval, skip the missed runs.
-            let next = next_due(&spec, due.max(now - spec.interval.as_millis() as i64));
+            let next = next_due_fine(&spec, due.max(now - spec.interval.as_millis() as i64));
             self.heap.push(Reverse((next, generation, id)));
             out.push((due, spec));
         }
@@ -166,6 +193,19 @@ mod tests {
         assert_eq!(a, offset_ms(&id, 60_000));
         assert!((0..60_000).contains(&a));
         assert_eq!(a % 1000, 0);
+    }
+
+    #[test]
+    fn fine_offsets_stay_inside_the_whole_second_and_spread_over_it() {
+        let mut millis = std::collections::HashSet::new();
+        for i in 0..2000 {
+            let id = MonitorId::parse(&format!("m{i}")).unwrap();
+            let coarse = offset_ms(&id, 60_000);
+            let fine = fine_offset_ms(&id, 60_000);
+            assert!(fine >= coarse && fine < coarse + 1000, "{coarse} {fine}");
+            millis.insert(fine % 1000);
+        }
+        assert!(millis.len() > 800, "spread over the second: {}", millis.len());
     }
 
     #[test]
@@ -217,7 +257,7 @@ mod tests {
         // Popped late: the next run stays on the grid.
         let late = t.pop_due(first + 25_000);
         for (due, s) in &late {
-            assert_eq!((due - offset_ms(&s.id, 10_000)).rem_euclid(10_000), 0);
+            assert_eq!((due - fine_offset_ms(&s.id, 10_000)).rem_euclid(10_000), 0);
         }
         t.remove(&a.id);
         let later = t.pop_due(first + 100_000);
@@ -231,12 +271,12 @@ mod tests {
         let now = 1_700_000_000_000;
         let first = first_due(&s, now, false);
         assert!(first > now && first <= now + 60_000, "{}", first - now);
-        assert_eq!(first_due(&s, now, true), next_due(&s, now));
+        assert_eq!(first_due(&s, now, true), next_due_fine(&s, now));
         let mut t = Timetable::new();
         t.upsert(Arc::new(s.clone()), now, false);
         let popped = t.pop_due(first);
         assert_eq!(popped.len(), 1);
-        assert_eq!(t.next_due_at(), Some(next_due(&s, first)));
+        assert_eq!(t.next_due_at(), Some(next_due_fine(&s, first)));
     }
 
     #[test]
