@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod config;
+mod secrets;
 mod serve;
 
 #[derive(Parser)]

@@ -7,7 +7,11 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use sentinel_api::AppState;
+use sentinel_api::{AccountStores, ApiSettings, AppState, MonitorEvents};
+use sentinel_core::{MonitorId, MonitorSpec};
+use sentinel_embedded::FolderBlobStore;
+use sentinel_pipeline::EngineHandle;
+use sentinel_store::{MonitorOrigin, MonitorRecords};
 use sentinel_embedded::SqliteStore;
 use sentinel_embedded::mail::{OutboxMailer, SmtpMailer};
 use sentinel_pipeline::channels::{AlertChannel, ChannelDeps, http_client};
@@ -18,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::config::{self, Config};
+use crate::secrets;
 
 const DEFAULT_CONFIG: &str = "sentinel.yaml";
 const DEFAULT_DATA: &str = "sentinel-data";
@@ -73,19 +78,60 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Resolved> {
     })
 }
 
-/// Makes the stored monitors match the config file (the file is the source of truth).
+/// Makes the stored config monitors match the config file (the file is the source of
+/// truth for them); monitors created through the API are left alone.
 async fn sync_monitors(store: &SqliteStore, config: &Config) -> anyhow::Result<()> {
     let wanted: std::collections::HashSet<_> = config.monitors.iter().map(|m| &m.id).collect();
-    for stored in store.list_monitors().await? {
-        if !wanted.contains(&stored.id) {
-            info!(monitor_id = %stored.id, "monitor removed from config");
-            store.delete_monitor(&stored.id).await?;
+    for record in store.list_monitor_records(None).await? {
+        let from_file = record.origin == MonitorOrigin::Config;
+        if from_file && !wanted.contains(&record.spec.id) {
+            info!(monitor_id = %record.spec.id, "monitor removed from config");
+            store.delete_monitor(&record.spec.id).await?;
+        } else if !from_file && wanted.contains(&record.spec.id) {
+            bail!(
+                "monitor id '{}' in the config file is already used by a monitor created \
+                 through the API; give the config monitor another id",
+                record.spec.id
+            );
         }
     }
     for spec in &config.monitors {
         store.upsert_monitor(spec).await?;
     }
     Ok(())
+}
+
+/// Tells the engine about monitors created or changed through the API.
+struct EngineEvents(EngineHandle);
+
+impl MonitorEvents for EngineEvents {
+    fn upserted(&self, spec: &MonitorSpec) {
+        self.0.upsert(spec.clone());
+    }
+
+    fn removed(&self, id: &MonitorId) {
+        self.0.remove(id.clone());
+    }
+}
+
+/// API settings from the environment, falling back to the generated secrets file.
+fn api_settings(data: &std::path::Path, listen: SocketAddr) -> anyhow::Result<ApiSettings> {
+    let stored = secrets::load_or_create(data)?;
+    let frontend_default = format!("http://{listen}");
+    let settings = ApiSettings::from_lookup(|name| {
+        std::env::var(name).ok().or_else(|| match name {
+            "JWT_SECRET" => Some(stored.jwt_secret.clone()),
+            "ENCRYPTION_KEYS" => Some(stored.encryption_keys.clone()),
+            "FRONTEND_URL" => Some(frontend_default.clone()),
+            // Browsers drop `Secure` cookies on plain http: follow the frontend's scheme.
+            "SECURE_COOKIES" => {
+                let frontend = std::env::var("FRONTEND_URL").unwrap_or(frontend_default.clone());
+                Some(frontend.starts_with("https://").to_string())
+            }
+            _ => None,
+        })
+    })?;
+    Ok(settings)
 }
 
 async fn shutdown_signal(token: CancellationToken) {
@@ -123,6 +169,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         extra_root_certs: config.extra_root_certs.clone(),
         ..ProbeSettings::default()
     })?;
+    let api_prober = prober.clone();
 
     let mailer: Arc<dyn Mailer> = match &config.smtp {
         Some(smtp) => Arc::new(SmtpMailer::new(smtp).map_err(|e| anyhow::anyhow!(e.message))?),
@@ -135,7 +182,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let deps = ChannelDeps {
         http: http_client(Duration::from_secs(10), config.allow_private)?,
         allow_private: config.allow_private,
-        mailer,
+        mailer: Arc::clone(&mailer),
         default_from: config
             .smtp
             .as_ref()
@@ -152,6 +199,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     std::fs::create_dir_all(&data)
         .with_context(|| format!("cannot create data folder {}", data.display()))?;
+    let settings = api_settings(&data, listen)?;
     let store = Arc::new(
         SqliteStore::open(data.join("sentinel.db"))
             .await
@@ -169,10 +217,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         RetryPolicy::default(),
     ));
     let shutdown = CancellationToken::new();
+    let monitors = store.list_monitors().await?;
     let (engine, engine_done) = Engine::spawn(
         stage,
         notifier,
-        config.monitors.clone(),
+        monitors.clone(),
         EngineConfig {
             max_in_flight: config.max_in_flight,
         },
@@ -201,25 +250,40 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     });
 
     let stats = Arc::clone(&engine.stats);
-    let mut state = AppState::new(Arc::clone(&store) as Arc<dyn Stores>);
-    state.last_tick = Some(Arc::new(move || {
-        match stats.last_tick_ms.load(Ordering::Relaxed) {
-            0 => None,
-            v => i64::try_from(v).ok(),
-        }
-    }));
-    let app = sentinel_api::with_fallbacks(sentinel_api::public::routes()).with_state(state);
+    let state = AppState {
+        stores: Arc::clone(&store) as Arc<dyn Stores>,
+        accounts: Arc::clone(&store) as Arc<dyn AccountStores>,
+        blobs: Arc::new(FolderBlobStore::new(data.join("blobs"))),
+        mailer: Arc::clone(&mailer),
+        settings: Arc::new(settings),
+        events: Arc::new(EngineEvents(engine.clone())),
+        prober: api_prober,
+        last_tick: Some(Arc::new(move || {
+            match stats.last_tick_ms.load(Ordering::Relaxed) {
+                0 => None,
+                v => i64::try_from(v).ok(),
+            }
+        })),
+    };
+    let app = sentinel_api::middleware::layers(
+        sentinel_api::with_fallbacks(sentinel_api::groups::all_routes()),
+        &state,
+    )
+    .with_state(state);
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     info!(
         address = %listener.local_addr().unwrap_or(listen),
-        monitors = config.monitors.len(),
+        monitors = monitors.len(),
         data = %data.display(),
         "sentinel is serving"
     );
-    axum::serve(listener, app)
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
         .with_graceful_shutdown(shutdown_signal(shutdown.clone()))
         .await
         .context("http server failed")?;

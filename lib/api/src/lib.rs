@@ -13,16 +13,19 @@ use sentinel_store::{
 };
 
 pub mod auth;
+pub mod crypto;
 pub mod error;
 pub mod groups;
+pub mod middleware;
 pub mod extract;
 pub mod public;
 pub mod settings;
+pub mod signing;
 
 pub use auth::principal::{AuthMethod, Principal};
 pub use error::ApiError;
 pub use settings::ApiSettings;
-pub use extract::{ApiPath, ApiQuery};
+pub use extract::{ApiJson, ApiPath, ApiQuery};
 
 /// The account-side ports one store serves (SQLite self-hosted, PostgreSQL on AWS).
 pub trait AccountStores:

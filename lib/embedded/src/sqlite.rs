@@ -1,4 +1,5 @@
-//! [`SqliteStore`]: all five storage ports in one SQLite file.
+//! [`SqliteStore`]: every storage port in one SQLite file: the pipeline's five, and the
+//! account ports (users, tokens, API keys, channels, monitor records, rate limits, blobs).
 //!
 //! rusqlite is synchronous, so every call runs on tokio's blocking pool
 //! (`spawn_blocking`) and never on the async runtime's threads. Writes go through one
@@ -9,13 +10,19 @@
 //! auto-checkpoint size, which keeps the append latency flat.
 
 mod alert_ledger;
+mod api_keys;
+mod blobs;
+mod channels;
 mod checkpoint;
 mod error;
 mod incidents;
 mod live_state;
 mod monitors;
 mod ping_log;
+mod rate_limits;
 mod schema;
+mod tokens;
+mod users;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -208,4 +215,11 @@ fn configure(conn: &Connection) -> Result<(), DbError> {
 /// `usize` limits as SQLite integers (larger than any table can be).
 fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// The wall clock in Unix ms, for ports that take no `now` (monitor upserts).
+fn now_ms() -> sentinel_core::UnixMs {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

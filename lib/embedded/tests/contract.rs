@@ -2,7 +2,7 @@
 //! database for the ones where separate read connections and WAL matter.
 
 use sentinel_core::stats::Granularity;
-use sentinel_embedded::SqliteStore;
+use sentinel_embedded::{FolderBlobStore, SqliteStore};
 use sentinel_store::contract::fixtures::{
     DAY, MINUTE, T0, check, delivery, expected_rollups, full_check, incident, live_state,
     monitor_id, monitor_spec,
@@ -43,6 +43,10 @@ mod memory {
 
     sentinel_store::contract_tests! {
         store: in_memory().await,
+        ports: [
+            monitors, ping_log, live_state, incidents, alert_ledger,
+            users, tokens, api_keys, channels, monitor_records, rate_limits, blobs,
+        ],
     }
 }
 
@@ -52,6 +56,60 @@ mod file {
     sentinel_store::contract_tests! {
         setup: in_file().await,
         store: FileStore::store,
+        ports: [
+            monitors, ping_log, live_state, incidents, alert_ledger,
+            users, tokens, api_keys, channels, monitor_records, rate_limits, blobs,
+        ],
+    }
+}
+
+/// A [`FolderBlobStore`] in a fresh directory, inside a parent that the tests watch for
+/// files written outside the root.
+struct BlobDir {
+    store: FolderBlobStore,
+    parent: tempfile::TempDir,
+}
+
+impl BlobDir {
+    fn store(&self) -> &FolderBlobStore {
+        &self.store
+    }
+}
+
+impl Drop for BlobDir {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let outside: Vec<_> = std::fs::read_dir(self.parent.path())
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.file_name())
+                    .filter(|name| name != "root")
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            outside.is_empty(),
+            "the folder store wrote outside its root: {outside:?}"
+        );
+    }
+}
+
+fn blob_dir() -> BlobDir {
+    let parent = tempfile::tempdir().expect("temp dir");
+    let store = FolderBlobStore::new(parent.path().join("root"));
+    BlobDir { store, parent }
+}
+
+mod folder {
+    use super::*;
+
+    sentinel_store::contract_tests! {
+        setup: blob_dir(),
+        store: BlobDir::store,
+        ports: [blobs],
     }
 }
 

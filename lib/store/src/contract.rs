@@ -14,10 +14,17 @@
 //!
 //! sentinel_store::contract_tests! {
 //!     store: fresh().await,
-//!     // optional; all five ports when left out
+//!     // optional; the five pipeline ports when left out
 //!     ports: [monitors, ping_log, live_state, incidents, alert_ledger],
 //! }
 //! ```
+//!
+//! The account ports opt in the same way: `users`, `tokens`, `api_keys`, `channels`,
+//! `monitor_records`, `rate_limits`, `blobs`. Behaviours of `tokens`, `api_keys`,
+//! `channels` and `monitor_records` create the users they need, so those ports need
+//! [`UserStore`](crate::UserStore) too (an adapter may enforce owners with foreign
+//! keys); `users` deletes tokens and keys, so it needs `TokenStore` and `ApiKeyStore`;
+//! `monitor_records` also checks how records meet [`MonitorStore`](crate::MonitorStore).
 //!
 //! `store:` is any expression (it may `.await`), evaluated afresh in every test; names
 //! it uses resolve in the module that invokes the macro. When the store needs something
@@ -41,11 +48,18 @@
 //! `sentinel_store::contract::ping_log::redelivered_batch_is_ignored(&store).await`.
 
 pub mod alert_ledger;
+pub mod api_keys;
+pub mod blobs;
+pub mod channels;
 pub mod fixtures;
 pub mod incidents;
 pub mod live_state;
+pub mod monitor_records;
 pub mod monitors;
 pub mod ping_log;
+pub mod rate_limits;
+pub mod tokens;
+pub mod users;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -182,6 +196,124 @@ macro_rules! __contract_port {
                 finish_updates_status_attempts_and_error,
                 list_is_newest_first_with_limit,
                 concurrent_claims_have_exactly_one_winner,
+            ]
+        );
+    };
+    ($port:ident, $setup:expr, $get:expr) => {
+        $crate::__contract_account_port!($port, $setup, $get);
+    };
+}
+
+/// Implementation detail of [`contract_tests!`]: the behaviours of the account ports.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __contract_account_port {
+    (users, $setup:expr, $get:expr) => {
+        $crate::__contract_cases!(
+            users,
+            $setup,
+            $get,
+            [
+                create_then_get_and_find_by_email,
+                find_by_email_ignores_case_and_spaces,
+                list_is_ordered_by_created_at_then_id,
+                duplicate_email_is_a_conflict,
+                update_replaces_the_user_and_reports_whether_it_existed,
+                update_to_another_users_email_is_a_conflict,
+                delete_removes_the_user_and_their_credentials,
+                count_counts_users,
+            ]
+        );
+    };
+    (tokens, $setup:expr, $get:expr) => {
+        $crate::__contract_cases!(
+            tokens,
+            $setup,
+            $get,
+            [
+                rotate_spends_the_old_token_and_stores_the_new,
+                reusing_a_spent_token_revokes_the_whole_family,
+                expired_token_is_invalid,
+                unknown_token_is_invalid,
+                revoke_family_logs_out_that_family_only,
+                revoke_user_refresh_revokes_all_of_a_users_tokens,
+                concurrent_rotations_have_exactly_one_winner,
+                reset_peek_does_not_spend_and_consume_is_single_use,
+                concurrent_consumes_of_a_reset_token_have_one_winner,
+                expired_reset_token_is_none,
+                a_new_reset_token_drops_older_ones,
+            ]
+        );
+    };
+    (api_keys, $setup:expr, $get:expr) => {
+        $crate::__contract_cases!(
+            api_keys,
+            $setup,
+            $get,
+            [
+                create_then_find_by_hash,
+                a_duplicate_hash_is_a_conflict,
+                list_is_newest_first_per_user,
+                delete_checks_the_owner,
+                touch_sets_last_used_at,
+            ]
+        );
+    };
+    (channels, $setup:expr, $get:expr) => {
+        $crate::__contract_cases!(
+            channels,
+            $setup,
+            $get,
+            [
+                create_then_get_round_trips_exactly,
+                list_is_by_owner_or_all_ordered_by_name,
+                update_replaces_and_reports_whether_it_existed,
+                delete_reports_whether_it_existed,
+                same_owner_and_name_is_a_conflict,
+                different_owners_may_share_a_name,
+            ]
+        );
+    };
+    (monitor_records, $setup:expr, $get:expr) => {
+        $crate::__contract_cases!(
+            monitor_records,
+            $setup,
+            $get,
+            [
+                save_then_get_round_trips,
+                save_replaces_by_id,
+                list_is_by_owner_or_all_ordered_by_id,
+                upsert_monitor_of_a_new_id_makes_a_config_record,
+                upsert_monitor_keeps_the_owner_origin_and_created_at_of_an_api_record,
+                monitor_store_sees_saved_records,
+                delete_monitor_removes_the_record,
+            ]
+        );
+    };
+    (rate_limits, $setup:expr, $get:expr) => {
+        $crate::__contract_cases!(
+            rate_limits,
+            $setup,
+            $get,
+            [
+                allows_up_to_the_limit_then_denies,
+                a_new_window_resets_the_count,
+                keys_are_independent,
+                concurrent_hits_never_allow_more_than_the_limit,
+            ]
+        );
+    };
+    (blobs, $setup:expr, $get:expr) => {
+        $crate::__contract_cases!(
+            blobs,
+            $setup,
+            $get,
+            [
+                put_then_get_round_trips,
+                put_overwrites,
+                missing_is_none,
+                keys_with_slashes_work,
+                unsafe_keys_are_refused,
             ]
         );
     };

@@ -63,6 +63,18 @@ impl Principal {
         }
     }
 
+    /// Actions only a signed-in person may take, never an API key: managing users,
+    /// creating or deleting keys, changing the password.
+    pub fn require_session(&self) -> Result<(), ApiError> {
+        match self.method {
+            AuthMethod::Session => Ok(()),
+            AuthMethod::ApiKey { .. } => Err(ApiError::Forbidden {
+                code: "session_required",
+                message: "API keys cannot do this; sign in instead".into(),
+            }),
+        }
+    }
+
     /// Admin-only actions (user management).
     pub fn require_admin(&self) -> Result<(), ApiError> {
         self.require_write()?;
@@ -112,5 +124,6 @@ mod tests {
         );
         assert!(read_key.can_see(Some(&other)));
         assert!(read_key.require_write().is_err() && read_key.require_admin().is_err());
+        assert!(read_key.require_session().is_err() && admin.require_session().is_ok());
     }
 }

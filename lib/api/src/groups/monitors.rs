@@ -1,9 +1,682 @@
-//! Route group `monitors`.
+//! Route group `monitors`: list, create, read, change and delete monitors; pause and
+//! resume; "check now" and "test before saving"; a monitor's incidents.
+//!
+//! Visibility follows [`Principal`]: a `user` sees its own monitors (another's answer
+//! 404), `admin` and `monitor` see all; only owners and admins change them, and
+//! monitors from the config file are read-only here (403 `read_only_monitor`).
 
-use axum::Router;
+use std::collections::HashMap;
 
-use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use sentinel_core::check::judge;
+use sentinel_core::monitor::MonitorInput;
+use sentinel_core::stats::Period;
+use sentinel_core::{CheckResult, Incident, LiveState, MonitorId, MonitorSpec, Status, UnixMs};
+use sentinel_store::{MonitorOrigin, MonitorRecord};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::extract::parse_json;
+use crate::groups::metrics::window;
+use crate::{ApiError, ApiJson, ApiPath, ApiQuery, AppState, Principal, now_ms};
+
+/// `POST /api/monitors/test` is a static route beside `/api/monitors/{id}`, so a monitor
+/// whose id is `test` is reached through aliases on the static path.
+const TEST_ID: &str = "test";
+const DEFAULT_INCIDENTS: usize = 50;
+const MAX_INCIDENTS: usize = 500;
+/// How many `-2`, `-3`, … suffixes are tried when an id derived from the name is taken.
+const MAX_ID_SUFFIX: u32 = 100;
+const MASK: &str = "****";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/monitors", get(list).post(create))
+        .route(
+            "/api/monitors/test",
+            post(test_input)
+                .get(get_test_alias)
+                .patch(update_test_alias)
+                .delete(delete_test_alias),
+        )
+        .route(
+            "/api/monitors/{id}",
+            get(get_one).patch(update).delete(remove),
+        )
+        .route("/api/monitors/{id}/pause", post(pause))
+        .route("/api/monitors/{id}/resume", post(resume))
+        .route("/api/monitors/{id}/check", post(check_now))
+        .route("/api/monitors/{id}/incidents", get(incidents))
+}
+
+// ---- loading and access ------------------------------------------------------------
+
+/// A monitor with its ownership. Config monitors that have no record are owned by the
+/// admins (`owner: None`).
+fn config_record(spec: MonitorSpec) -> MonitorRecord {
+    MonitorRecord {
+        spec,
+        owner: None,
+        origin: MonitorOrigin::Config,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+/// The monitor `raw_id` if it exists and `principal` may see it; else 404. The spec
+/// comes from the monitor store (what the scheduler runs), ownership from the records.
+pub(crate) async fn load_visible(
+    state: &AppState,
+    principal: &Principal,
+    raw_id: &str,
+) -> Result<MonitorRecord, ApiError> {
+    let id = MonitorId::parse(raw_id).map_err(|_| ApiError::not_found("monitor"))?;
+    let Some(spec) = state.stores.get_monitor(&id).await? else {
+        return Err(ApiError::not_found("monitor"));
+    };
+    let record = match state.accounts.get_monitor_record(&id).await? {
+        Some(record) => MonitorRecord { spec, ..record },
+        None => config_record(spec),
+    };
+    if principal.can_see(record.owner.as_ref()) {
+        Ok(record)
+    } else {
+        Err(ApiError::not_found("monitor"))
+    }
+}
+
+/// Like [`load_visible`], and the principal may change it (403 otherwise, incl. for
+/// config monitors).
+async fn load_modifiable(
+    state: &AppState,
+    principal: &Principal,
+    raw_id: &str,
+) -> Result<MonitorRecord, ApiError> {
+    let record = load_visible(state, principal, raw_id).await?;
+    principal.require_write()?;
+    if record.origin == MonitorOrigin::Config {
+        return Err(ApiError::Forbidden {
+            code: "read_only_monitor",
+            message: "this monitor comes from the config file; change it there".into(),
+        });
+    }
+    principal.require_modify(record.owner.as_ref())?;
+    Ok(record)
+}
+
+fn may_modify(principal: &Principal, record: &MonitorRecord) -> bool {
+    record.origin == MonitorOrigin::Api && principal.require_modify(record.owner.as_ref()).is_ok()
+}
+
+/// Stores a record in both ports (ownership, and the spec the scheduler reads) and
+/// tells the engine.
+async fn save(state: &AppState, record: &MonitorRecord) -> Result<(), ApiError> {
+    state.accounts.save_monitor_record(record).await?;
+    state.stores.upsert_monitor(&record.spec).await?;
+    state.events.upserted(&record.spec);
+    Ok(())
+}
+
+// ---- request bodies ------------------------------------------------------------------
+
+/// Deserializes a JSON value into `T` with the body rules of [`ApiJson`]: 400
+/// `invalid_input` naming the field at fault.
+pub(crate) fn from_json<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    let bytes = serde_json::to_vec(&value)
+        .map_err(|e| ApiError::Internal(format!("cannot re-encode a JSON body: {e}")))?;
+    parse_json(&bytes)
+}
+
+fn body_object(body: Value) -> Result<serde_json::Map<String, Value>, ApiError> {
+    match body {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::BadRequest {
+            code: "invalid_input",
+            message: "the body must be a JSON object".into(),
+            field: None,
+        }),
+    }
+}
+
+// ---- responses -----------------------------------------------------------------------
+
+/// A monitor as the API shows it: its editable fields (the same names as the create
+/// body), ownership and live status.
+#[derive(Debug, Serialize)]
+pub struct MonitorView {
+    #[serde(flatten)]
+    pub input: MonitorInput,
+    pub origin: MonitorOrigin,
+    pub owner: Option<String>,
+    /// Whether the caller may not change it (config monitor, read-only role or key,
+    /// another user's monitor seen by the monitor role).
+    pub read_only: bool,
+    pub status: Status,
+    /// When the current status began (ms since epoch).
+    pub since: Option<UnixMs>,
+    pub uptime_24h: Option<f64>,
+    pub last_check_at: Option<UnixMs>,
+    pub last_success: Option<bool>,
+    pub last_response_ms: Option<f64>,
+    pub last_failure_reason: Option<String>,
+    pub open_incident: Option<String>,
+    pub created_at: UnixMs,
+    pub updated_at: UnixMs,
+}
+
+/// Header values and the URL password can hold credentials: shown only to those who may
+/// change the monitor.
+fn masked_input(spec: &MonitorSpec) -> MonitorInput {
+    let mut input = spec.to_input();
+    for value in input.headers.values_mut() {
+        *value = MASK.to_owned();
+    }
+    let mut url = spec.url.as_url().clone();
+    if url.password().is_some() {
+        let _ = url.set_password(Some(MASK));
+        input.url = Some(url.into());
+    }
+    input
+}
+
+async fn view(
+    state: &AppState,
+    principal: &Principal,
+    record: &MonitorRecord,
+    live: Option<&LiveState>,
+    now: UnixMs,
+) -> Result<MonitorView, ApiError> {
+    let stats = window(state, &record.spec.id, Period::Day, now).await?;
+    let writable = may_modify(principal, record);
+    let status = match (live, record.spec.paused) {
+        (_, true) => Status::Paused,
+        (Some(l), false) => l.status,
+        (None, false) => Status::Pending,
+    };
+    Ok(MonitorView {
+        input: if writable {
+            record.spec.to_input()
+        } else {
+            masked_input(&record.spec)
+        },
+        origin: record.origin,
+        owner: record.owner.as_ref().map(|o| o.0.clone()),
+        read_only: !writable,
+        status,
+        since: live.map(|l| l.since),
+        uptime_24h: stats.uptime_pct,
+        last_check_at: live.and_then(|l| l.last_check_at),
+        last_success: live.and_then(|l| l.last_success),
+        last_response_ms: live.and_then(|l| l.last_response_ms),
+        last_failure_reason: live.and_then(|l| l.last_failure_reason.clone()),
+        open_incident: live.and_then(|l| l.open_incident.as_ref().map(|i| i.0.clone())),
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+    })
+}
+
+async fn view_one(
+    state: &AppState,
+    principal: &Principal,
+    record: &MonitorRecord,
+) -> Result<MonitorView, ApiError> {
+    let live = state.stores.get_state(&record.spec.id).await?;
+    view(state, principal, record, live.as_ref(), now_ms()).await
+}
+
+// ---- list and create -----------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    tag: Option<String>,
+    status: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MonitorList {
+    pub monitors: Vec<MonitorView>,
+}
+
+fn parse_status(raw: &str) -> Result<Status, ApiError> {
+    Ok(match raw {
+        "pending" => Status::Pending,
+        "up" => Status::Up,
+        "down" => Status::Down,
+        "paused" => Status::Paused,
+        _ => {
+            return Err(ApiError::invalid_query(
+                "status",
+                "status must be pending, up, down or paused",
+            ));
+        }
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<MonitorList>, ApiError> {
+    let wanted_status = query.status.as_deref().map(parse_status).transpose()?;
+    let all = principal.role.reads_everything();
+    let owner_filter = (!all).then_some(&principal.user_id);
+    let records: HashMap<MonitorId, MonitorRecord> = state
+        .accounts
+        .list_monitor_records(owner_filter)
+        .await?
+        .into_iter()
+        .map(|r| (r.spec.id.clone(), r))
+        .collect();
+    let states: HashMap<MonitorId, LiveState> = state
+        .stores
+        .list_states()
+        .await?
+        .into_iter()
+        .map(|s| (s.monitor_id.clone(), s))
+        .collect();
+    let now = now_ms();
+    let mut monitors = Vec::new();
+    for spec in state.stores.list_monitors().await? {
+        let record = match records.get(&spec.id) {
+            Some(r) => MonitorRecord { spec, ..r.clone() },
+            // Another user's record (filtered out above) must not turn into a config
+            // monitor: look it up before treating it as one.
+            None if all => config_record(spec),
+            None => continue,
+        };
+        if !principal.can_see(record.owner.as_ref()) {
+            continue;
+        }
+        if let Some(tag) = &query.tag
+            && !record.spec.tags.iter().any(|t| t == tag)
+        {
+            continue;
+        }
+        let item = view(
+            &state,
+            &principal,
+            &record,
+            states.get(&record.spec.id),
+            now,
+        )
+        .await?;
+        if wanted_status.is_some_and(|s| s != item.status) {
+            continue;
+        }
+        monitors.push(item);
+    }
+    Ok(Json(MonitorList { monitors }))
+}
+
+async fn id_taken(state: &AppState, id: &MonitorId) -> Result<bool, ApiError> {
+    Ok(state.stores.get_monitor(id).await?.is_some()
+        || state.accounts.get_monitor_record(id).await?.is_some())
+}
+
+/// `base-2`, `base-3`, … within the 64-character limit.
+fn suffixed(base: &MonitorId, n: u32) -> Option<MonitorId> {
+    let suffix = format!("-{n}");
+    let keep = 64usize.saturating_sub(suffix.len());
+    let stem: String = base.as_str().chars().take(keep).collect();
+    MonitorId::parse(&format!("{stem}{suffix}")).ok()
+}
+
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<MonitorInput>,
+) -> Result<(StatusCode, Json<MonitorView>), ApiError> {
+    principal.require_write()?;
+    let explicit_id = input.id.is_some();
+    let mut spec = input.validate().map_err(ApiError::Validation)?;
+    if id_taken(&state, &spec.id).await? {
+        if explicit_id {
+            return Err(ApiError::Conflict {
+                code: "monitor_exists",
+                message: format!("a monitor with id {} already exists", spec.id),
+                field: Some("id".into()),
+            });
+        }
+        // A derived id: the name is what the user chose, so find a free variant.
+        let mut free = None;
+        for n in 2..=MAX_ID_SUFFIX {
+            if let Some(candidate) = suffixed(&spec.id, n)
+                && !id_taken(&state, &candidate).await?
+            {
+                free = Some(candidate);
+                break;
+            }
+        }
+        spec.id = free.ok_or_else(|| ApiError::Conflict {
+            code: "monitor_exists",
+            message: format!("the id {} is taken; set an id explicitly", spec.id),
+            field: Some("id".into()),
+        })?;
+    }
+    let now = now_ms();
+    let record = MonitorRecord {
+        spec,
+        owner: Some(principal.user_id.clone()),
+        origin: MonitorOrigin::Api,
+        created_at: now,
+        updated_at: now,
+    };
+    save(&state, &record).await?;
+    tracing::info!(monitor_id = %record.spec.id, user_id = %principal.user_id.0, "monitor created");
+    Ok((
+        StatusCode::CREATED,
+        Json(view(&state, &principal, &record, None, now).await?),
+    ))
+}
+
+// ---- one monitor ---------------------------------------------------------------------
+
+async fn get_one_inner(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<Json<MonitorView>, ApiError> {
+    let record = load_visible(state, principal, id).await?;
+    Ok(Json(view_one(state, principal, &record).await?))
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<MonitorView>, ApiError> {
+    get_one_inner(&state, &principal, &id).await
+}
+
+async fn get_test_alias(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<MonitorView>, ApiError> {
+    get_one_inner(&state, &principal, TEST_ID).await
+}
+
+/// Merges the given fields over the stored monitor (JSON merge-patch: `null` resets a
+/// field to its default) and validates the result as a whole.
+fn merge_patch(spec: &MonitorSpec, patch: Value) -> Result<MonitorSpec, ApiError> {
+    let patch = body_object(patch)?;
+    if let Some(id) = patch.get("id")
+        && id.as_str() != Some(spec.id.as_str())
+    {
+        return Err(ApiError::invalid_field("id", "cannot be changed"));
+    }
+    let mut merged = match serde_json::to_value(spec.to_input()) {
+        Ok(Value::Object(map)) => map,
+        _ => return Err(ApiError::Internal("monitor input is not an object".into())),
+    };
+    for (key, value) in patch {
+        if value.is_null() {
+            merged.remove(&key);
+        } else {
+            merged.insert(key, value);
+        }
+    }
+    let input: MonitorInput = from_json(Value::Object(merged))?;
+    input.validate().map_err(ApiError::Validation)
+}
+
+async fn update_inner(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    body: Value,
+) -> Result<Json<MonitorView>, ApiError> {
+    let mut record = load_modifiable(state, principal, id).await?;
+    record.spec = merge_patch(&record.spec, body)?;
+    record.updated_at = now_ms();
+    save(state, &record).await?;
+    Ok(Json(view_one(state, principal, &record).await?))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<MonitorView>, ApiError> {
+    update_inner(&state, &principal, &id, body).await
+}
+
+async fn update_test_alias(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<MonitorView>, ApiError> {
+    update_inner(&state, &principal, TEST_ID, body).await
+}
+
+async fn remove_inner(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<StatusCode, ApiError> {
+    let record = load_modifiable(state, principal, id).await?;
+    let id = &record.spec.id;
+    state.stores.delete_monitor(id).await?;
+    state.stores.delete_state(id).await?;
+    state.events.removed(id);
+    tracing::info!(monitor_id = %id, user_id = %principal.user_id.0, "monitor deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    remove_inner(&state, &principal, &id).await
+}
+
+async fn delete_test_alias(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<StatusCode, ApiError> {
+    remove_inner(&state, &principal, TEST_ID).await
+}
+
+async fn set_paused(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    paused: bool,
+) -> Result<Json<MonitorView>, ApiError> {
+    let mut record = load_modifiable(state, principal, id).await?;
+    if record.spec.paused != paused {
+        record.spec.paused = paused;
+        record.updated_at = now_ms();
+        save(state, &record).await?;
+    }
+    Ok(Json(view_one(state, principal, &record).await?))
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<MonitorView>, ApiError> {
+    set_paused(&state, &principal, &id, true).await
+}
+
+async fn resume(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<MonitorView>, ApiError> {
+    set_paused(&state, &principal, &id, false).await
+}
+
+// ---- checks --------------------------------------------------------------------------
+
+async fn run_once(state: &AppState, spec: &MonitorSpec) -> CheckResult {
+    let outcome = state.prober.check(spec, now_ms()).await;
+    judge(spec, &outcome)
+}
+
+/// Runs the monitor once now and returns the judged result; nothing is recorded. Needs
+/// the right to change the monitor (it makes the server send a request).
+async fn check_now(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<CheckResult>, ApiError> {
+    let record = load_visible(&state, &principal, &id).await?;
+    principal.require_modify(record.owner.as_ref())?;
+    Ok(Json(run_once(&state, &record.spec).await))
+}
+
+/// Validates a monitor body and runs it once without saving ("test before saving").
+/// `name` may be left out here.
+async fn test_input(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(mut input): ApiJson<MonitorInput>,
+) -> Result<Json<CheckResult>, ApiError> {
+    principal.require_write()?;
+    if input.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+        input.name = Some(TEST_ID.to_owned());
+    }
+    if input.id.is_none() {
+        input.id = Some(TEST_ID.to_owned());
+    }
+    let spec = input.validate().map_err(ApiError::Validation)?;
+    Ok(Json(run_once(&state, &spec).await))
+}
+
+// ---- incidents -----------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+pub struct LimitQuery {
+    limit: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IncidentList {
+    pub incidents: Vec<Incident>,
+}
+
+pub(crate) fn parse_limit(
+    raw: Option<&str>,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    match raw {
+        None => Ok(default),
+        Some(text) => text
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid_query("limit", format!("limit must be a number from 1 to {max}"))
+            }),
+    }
+}
+
+async fn incidents(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<LimitQuery>,
+) -> Result<Json<IncidentList>, ApiError> {
+    let limit = parse_limit(query.limit.as_deref(), DEFAULT_INCIDENTS, MAX_INCIDENTS)?;
+    let record = load_visible(&state, &principal, &id).await?;
+    let incidents = state.stores.list_incidents(&record.spec.id, limit).await?;
+    Ok(Json(IncidentList { incidents }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> MonitorSpec {
+        MonitorInput {
+            name: Some("API".into()),
+            url: Some("https://user:pw@example.com/health".into()),
+            headers: [("Authorization".to_owned(), "Bearer s3cret".to_owned())].into(),
+            tags: vec!["prod".into()],
+            ..MonitorInput::default()
+        }
+        .validate()
+        .unwrap()
+    }
+
+    fn field_of(err: ApiError) -> Option<String> {
+        match err {
+            ApiError::Validation(e) => e.errors.first().map(|e| e.field.clone()),
+            ApiError::BadRequest { field, .. } => field,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn body_errors_name_the_field() {
+        let unknown = from_json::<MonitorInput>(serde_json::json!({"name": "a", "owner": "u"}));
+        assert_eq!(field_of(unknown.unwrap_err()).as_deref(), Some("owner"));
+        let wrong_type =
+            from_json::<MonitorInput>(serde_json::json!({"name": "a", "failure_threshold": "x"}));
+        assert_eq!(
+            field_of(wrong_type.unwrap_err()).as_deref(),
+            Some("failure_threshold")
+        );
+        let not_object = from_json::<MonitorInput>(serde_json::json!([1]));
+        assert!(not_object.is_err());
+    }
+
+    #[test]
+    fn a_patch_merges_over_the_stored_monitor_and_revalidates() {
+        let spec = spec();
+        let patched =
+            merge_patch(&spec, serde_json::json!({"interval": "5m", "tags": null})).unwrap();
+        assert_eq!(patched.interval.as_secs(), 300);
+        assert!(patched.tags.is_empty());
+        assert_eq!(patched.url, spec.url);
+        assert_eq!(patched.headers, spec.headers);
+
+        let bad = merge_patch(&spec, serde_json::json!({"interval": "1s"})).unwrap_err();
+        assert_eq!(field_of(bad).as_deref(), Some("interval"));
+        let renamed = merge_patch(&spec, serde_json::json!({"id": "other"})).unwrap_err();
+        assert_eq!(field_of(renamed).as_deref(), Some("id"));
+        let same_id = merge_patch(&spec, serde_json::json!({"id": "api", "name": "New"}));
+        assert_eq!(same_id.unwrap().name, "New");
+    }
+
+    #[test]
+    fn credentials_are_masked_for_read_only_viewers() {
+        let input = masked_input(&spec());
+        assert_eq!(input.headers["Authorization"], MASK);
+        let url = input.url.unwrap();
+        assert!(!url.contains("pw"), "{url}");
+        assert!(url.contains("user:****@"), "{url}");
+    }
+
+    #[test]
+    fn suffixed_ids_stay_within_the_limit() {
+        let long = MonitorId::parse(&"a".repeat(64)).unwrap();
+        let s = suffixed(&long, 12).unwrap();
+        assert_eq!(s.as_str().len(), 64);
+        assert!(s.as_str().ends_with("-12"));
+        assert_eq!(
+            suffixed(&MonitorId::parse("api").unwrap(), 2)
+                .unwrap()
+                .as_str(),
+            "api-2"
+        );
+    }
+
+    #[test]
+    fn limits_are_checked() {
+        assert_eq!(parse_limit(None, 50, 500).unwrap(), 50);
+        assert_eq!(parse_limit(Some("500"), 50, 500).unwrap(), 500);
+        for bad in ["0", "501", "-1", "x", ""] {
+            assert!(parse_limit(Some(bad), 50, 500).is_err(), "{bad}");
+        }
+    }
 }

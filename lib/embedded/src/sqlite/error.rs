@@ -33,6 +33,12 @@ pub(crate) enum DbError {
          upgrade Sentinel"
     )]
     SchemaTooNew { found: i64, known: i64 },
+    /// A uniqueness rule was broken.
+    #[error("{0}")]
+    Conflict(String),
+    /// The caller passed something the store refuses (e.g. an unsafe blob key).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl DbError {
@@ -59,6 +65,7 @@ impl From<DbError> for StoreError {
             {
                 StoreError::Corrupt(format!("{e}: {f}"))
             }
+            DbError::Conflict(what) => StoreError::Conflict(what),
             other => StoreError::backend(other),
         }
     }
@@ -89,4 +96,30 @@ pub(crate) fn narrow<T: TryFrom<i64>>(what: &'static str, value: i64) -> Result<
 pub(crate) fn monitor_id(raw: String) -> Result<sentinel_core::MonitorId, DbError> {
     sentinel_core::MonitorId::parse(&raw)
         .map_err(|e| DbError::decode("monitor id", format!("{raw:?} {e}")))
+}
+
+/// Whether `e` is a UNIQUE or PRIMARY KEY constraint failure.
+pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+/// Maps a uniqueness failure to [`DbError::Conflict`] with `what` as its message.
+pub(crate) fn conflict_as(what: &'static str) -> impl FnOnce(rusqlite::Error) -> DbError {
+    move |e| {
+        if is_unique_violation(&e) {
+            DbError::Conflict(what.to_owned())
+        } else {
+            DbError::Sqlite(e)
+        }
+    }
+}
+
+/// A stored user id.
+pub(crate) fn user_id(raw: String) -> sentinel_core::account::UserId {
+    sentinel_core::account::UserId(raw)
 }

@@ -7,7 +7,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::error::DbError;
 
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Version 1: monitors, ping log with rollups, live state, incidents, alert ledger.
 const V1: &str = r#"
@@ -79,6 +79,103 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_by_created ON deliveries (created_at DESC, key DESC);
 "#;
 
+/// Version 2: accounts. Users, refresh and reset tokens, API keys, alert channels made
+/// through the API, monitor ownership, rate-limit counters and blobs. Monitors already
+/// stored came from the YAML file: they become `config` monitors without an owner.
+const V2: &str = r#"
+ALTER TABLE monitors ADD COLUMN owner TEXT;
+ALTER TABLE monitors ADD COLUMN origin TEXT NOT NULL DEFAULT 'config'
+    CHECK (origin IN ('config', 'api'));
+ALTER TABLE monitors ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;   -- Unix ms
+ALTER TABLE monitors ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+UPDATE monitors
+SET created_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER),
+    updated_at = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);
+CREATE INDEX monitors_by_owner ON monitors (owner, id);
+
+CREATE TABLE users (
+    id            TEXT PRIMARY KEY NOT NULL,
+    email         TEXT    NOT NULL UNIQUE,  -- normalised (trimmed, lowercase)
+    role          TEXT    NOT NULL CHECK (role IN ('admin', 'monitor', 'user')),
+    password_hash TEXT    NOT NULL,         -- PHC string
+    disabled      INTEGER NOT NULL CHECK (disabled IN (0, 1)),
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX users_by_created ON users (created_at, id);
+
+-- Only SHA-256 hashes of tokens are stored.
+CREATE TABLE refresh_tokens (
+    token_hash TEXT PRIMARY KEY NOT NULL,
+    user_id    TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    family_id  TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    spent_at   INTEGER,                     -- set when rotated
+    revoked    INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))
+) STRICT;
+
+CREATE INDEX refresh_tokens_by_family ON refresh_tokens (family_id);
+CREATE INDEX refresh_tokens_by_user ON refresh_tokens (user_id);
+CREATE INDEX refresh_tokens_by_expiry ON refresh_tokens (expires_at);
+
+CREATE TABLE reset_tokens (
+    token_hash TEXT PRIMARY KEY NOT NULL,
+    user_id    TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    expires_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX reset_tokens_by_user ON reset_tokens (user_id);
+
+CREATE TABLE api_keys (
+    id           TEXT PRIMARY KEY NOT NULL,
+    user_id      TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name         TEXT    NOT NULL,
+    prefix       TEXT    NOT NULL,
+    key_hash     TEXT    NOT NULL UNIQUE,   -- SHA-256 (hex) of the key
+    scope        TEXT    NOT NULL CHECK (scope IN ('read', 'write')),
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER,
+    last_used_at INTEGER
+) STRICT;
+
+CREATE INDEX api_keys_by_user ON api_keys (user_id, created_at DESC, id DESC);
+
+-- No foreign key on owner: what happens to a deleted user's channels is the API's call.
+CREATE TABLE channels (
+    id         TEXT PRIMARY KEY NOT NULL,
+    owner      TEXT    NOT NULL,
+    name       TEXT    NOT NULL,
+    kind       TEXT    NOT NULL,
+    config     TEXT    NOT NULL,            -- JSON, nothing secret
+    secret     BLOB    NOT NULL,            -- AES-256-GCM ciphertext
+    key_id     TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (owner, name)
+) STRICT;
+
+CREATE INDEX channels_by_name ON channels (name, owner, id);
+
+-- Fixed windows; rows of ended windows are deleted as later hits pass by.
+CREATE TABLE rate_limits (
+    key          TEXT    NOT NULL,
+    window_start INTEGER NOT NULL,
+    window_end   INTEGER NOT NULL,
+    count        INTEGER NOT NULL,
+    PRIMARY KEY (key, window_start)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX rate_limits_by_end ON rate_limits (window_end);
+
+CREATE TABLE blobs (
+    key          TEXT PRIMARY KEY NOT NULL,
+    content_type TEXT NOT NULL,
+    bytes        BLOB NOT NULL
+) STRICT;
+"#;
+
 /// Brings the schema to the newest version in one immediate transaction, so two
 /// processes opening the same file at once cannot both migrate.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), DbError> {
@@ -113,6 +210,34 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .expect("user_version");
         assert_eq!(version, MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn monitors_stored_before_accounts_become_config_monitors() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        {
+            let tx = conn.transaction().expect("tx");
+            tx.execute_batch(V1).expect("v1");
+            tx.pragma_update(None, "user_version", 1)
+                .expect("user_version");
+            tx.execute("INSERT INTO monitors (id, spec) VALUES ('api', '{}')", [])
+                .expect("insert v1 monitor");
+            tx.commit().expect("commit");
+        }
+        migrate(&mut conn).expect("migrate to the newest version");
+        let (owner, origin, created_at): (Option<String>, String, i64) = conn
+            .query_row(
+                "SELECT owner, origin, created_at FROM monitors WHERE id = 'api'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("migrated monitor");
+        assert_eq!(owner, None);
+        assert_eq!(origin, "config");
+        assert!(
+            created_at > 1_700_000_000_000,
+            "created_at is set: {created_at}"
+        );
     }
 
     #[test]

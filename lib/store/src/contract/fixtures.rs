@@ -9,7 +9,12 @@ use sentinel_core::{
     CheckResult, Incident, IncidentId, LiveState, MonitorId, MonitorSpec, Status, UnixMs,
 };
 
-use crate::{Delivery, DeliveryStatus};
+use sentinel_core::account::{Email, KeyScope, Role, UserId};
+
+use crate::{
+    ApiKey, ChannelRecord, Delivery, DeliveryStatus, MonitorOrigin, MonitorRecord, RefreshToken,
+    User,
+};
 
 /// 2026-01-01T00:00:00Z: the start of a UTC day, so hour and day buckets are easy to read.
 pub const T0: UnixMs = 1_767_225_600_000;
@@ -173,4 +178,81 @@ pub fn expected_rollups(results: &[CheckResult], granularity: Granularity) -> Ve
          behaviours to mean anything"
     );
     rollups
+}
+
+pub fn user_id(raw: &str) -> UserId {
+    UserId(raw.to_owned())
+}
+
+pub fn email(raw: &str) -> Email {
+    Email::parse(raw).expect("fixture email is valid")
+}
+
+/// A user with every field set; `id` also names its email (`<id>@example.com`).
+pub fn user(id: &str, created_at: UnixMs) -> User {
+    User {
+        id: user_id(id),
+        email: email(&format!("{id}@example.com")),
+        role: Role::User,
+        password_hash: format!("$pbkdf2-sha256$i=600000,l=32$c2FsdA${id}"),
+        disabled: false,
+        created_at,
+        updated_at: created_at + 1,
+    }
+}
+
+/// A refresh token of `user` in `family`, live for a day from `created_at`.
+pub fn refresh_token(hash: &str, user: &str, family: &str, created_at: UnixMs) -> RefreshToken {
+    RefreshToken {
+        token_hash: hash.to_owned(),
+        user_id: user_id(user),
+        family_id: family.to_owned(),
+        created_at,
+        expires_at: created_at + DAY,
+    }
+}
+
+/// An API key with every optional field set but `last_used_at`.
+pub fn api_key(id: &str, user: &str, created_at: UnixMs) -> ApiKey {
+    ApiKey {
+        id: id.to_owned(),
+        user_id: user_id(user),
+        name: format!("key {id} — CI"),
+        prefix: format!("snt_{id}"),
+        key_hash: format!("{:0>64}", format!("{id}f00d")),
+        scope: KeyScope::Write,
+        created_at,
+        expires_at: Some(created_at + 90 * DAY),
+        last_used_at: None,
+    }
+}
+
+/// A channel whose secret holds every byte value, so a lossy BLOB shows.
+pub fn channel(id: &str, owner: &str, name: &str) -> ChannelRecord {
+    ChannelRecord {
+        id: id.to_owned(),
+        owner: user_id(owner),
+        name: name.to_owned(),
+        kind: "webhook".to_owned(),
+        config: serde_json::json!({
+            "host": "hooks.example.com",
+            "events": ["down", "up"],
+            "nested": {"n": 1.5, "none": null, "text": "é✓"},
+        }),
+        secret: (0..=255u8).chain([0, 0, 255]).collect(),
+        key_id: "k1".to_owned(),
+        created_at: T0,
+        updated_at: T0 + 1,
+    }
+}
+
+/// A monitor made through the API by `owner`.
+pub fn monitor_record(id: &str, owner: &str, created_at: UnixMs) -> MonitorRecord {
+    MonitorRecord {
+        spec: monitor_spec(id, &format!("Monitor {id}")),
+        owner: Some(user_id(owner)),
+        origin: MonitorOrigin::Api,
+        created_at,
+        updated_at: created_at + MINUTE,
+    }
 }
