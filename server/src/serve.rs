@@ -10,14 +10,14 @@ use anyhow::{Context, bail};
 use sentinel_api::{AccountStores, ApiSettings, AppState, MonitorEvents};
 use sentinel_core::{MonitorId, MonitorSpec};
 use sentinel_embedded::FolderBlobStore;
-use sentinel_pipeline::EngineHandle;
-use sentinel_store::{MonitorOrigin, MonitorRecords};
 use sentinel_embedded::SqliteStore;
 use sentinel_embedded::mail::{OutboxMailer, SmtpMailer};
+use sentinel_pipeline::EngineHandle;
 use sentinel_pipeline::channels::{AlertChannel, ChannelDeps, http_client};
 use sentinel_pipeline::{CheckStage, Engine, EngineConfig, Notifier, RetryPolicy};
 use sentinel_probe::{ProbeSettings, Prober};
 use sentinel_store::{Mailer, MonitorStore, PingLog, Stores};
+use sentinel_store::{MonitorOrigin, MonitorRecords};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -284,9 +284,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-        .with_graceful_shutdown(shutdown_signal(shutdown.clone()))
-        .await
-        .context("http server failed")?;
+    .with_graceful_shutdown(shutdown_signal(shutdown.clone()))
+    .await
+    .context("http server failed")?;
     shutdown.cancel();
     engine_done.await.context("engine task failed")?;
     info!("stopped cleanly");

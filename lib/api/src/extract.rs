@@ -277,7 +277,9 @@ mod tests {
         match parse_json::<Body>(text.as_bytes()) {
             Ok(_) => ("ok".into(), None),
             Err(ApiError::BadRequest { code, field, .. }) => (code.into(), field),
-            Err(ApiError::Validation(v)) => ("invalid_input".into(), Some(v.errors[0].field.clone())),
+            Err(ApiError::Validation(v)) => {
+                ("invalid_input".into(), Some(v.errors[0].field.clone()))
+            }
             Err(other) => (format!("{other:?}"), None),
         }
     }

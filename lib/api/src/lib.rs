@@ -15,17 +15,18 @@ use sentinel_store::{
 pub mod auth;
 pub mod crypto;
 pub mod error;
+pub mod extract;
 pub mod groups;
 pub mod middleware;
-pub mod extract;
+pub mod openapi;
 pub mod public;
 pub mod settings;
 pub mod signing;
 
 pub use auth::principal::{AuthMethod, Principal};
 pub use error::ApiError;
-pub use settings::ApiSettings;
 pub use extract::{ApiJson, ApiPath, ApiQuery};
+pub use settings::ApiSettings;
 
 /// The account-side ports one store serves (SQLite self-hosted, PostgreSQL on AWS).
 pub trait AccountStores:
@@ -34,7 +35,14 @@ pub trait AccountStores:
 }
 
 impl<T> AccountStores for T where
-    T: UserStore + TokenStore + ApiKeyStore + ChannelStore + MonitorRecords + RateLimiter + Send + Sync
+    T: UserStore
+        + TokenStore
+        + ApiKeyStore
+        + ChannelStore
+        + MonitorRecords
+        + RateLimiter
+        + Send
+        + Sync
 {
 }
 

@@ -55,7 +55,8 @@ pub struct ClientIp(pub Option<IpAddr>);
 impl ClientIp {
     /// For rate-limit keys.
     pub fn key(&self) -> String {
-        self.0.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+        self.0
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
     }
 
     fn resolve(parts_headers: &HeaderMap, peer: Option<IpAddr>, source: ClientIpSource) -> Self {
@@ -167,8 +168,8 @@ async fn guard_layer(State(guard): State<Guard>, mut req: Request, next: Next) -
         .await
     {
         Ok(decision) => {
-            let reset_secs = u64::try_from((decision.reset_at - now).max(0).div_euclid(1000) + 1)
-                .unwrap_or(1);
+            let reset_secs =
+                u64::try_from((decision.reset_at - now).max(0).div_euclid(1000) + 1).unwrap_or(1);
             let mut response = if decision.allowed {
                 next.run(req).await
             } else {
@@ -191,7 +192,10 @@ async fn guard_layer(State(guard): State<Guard>, mut req: Request, next: Next) -
         }
         Err(e) => {
             // Fail open: a limiter outage must not take the API down with it.
-            tracing::error!(error = &e as &dyn std::error::Error, "rate limiter failed; request let through");
+            tracing::error!(
+                error = &e as &dyn std::error::Error,
+                "rate limiter failed; request let through"
+            );
             next.run(req).await
         }
     }

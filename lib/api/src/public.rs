@@ -11,6 +11,7 @@ use sentinel_core::stats::{Granularity, Period, Rollup, WindowStats, plan_window
 use sentinel_core::{LiveState, MonitorId, MonitorSpec, Status, UnixMs};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::{ApiError, ApiPath, ApiQuery, AppState, now_ms};
 
@@ -24,27 +25,48 @@ pub fn routes() -> Router<AppState> {
         .route("/api/public/monitors/{id}/badge.svg", get(badge_svg))
         .route("/api/public/monitors/{id}/badge.json", get(badge_json))
         .route("/api/status/{id}", get(status_badge_alias))
+        .route("/api/openapi.json", get(crate::openapi::openapi_json))
 }
 
-async fn health(State(state): State<AppState>) -> Response {
+/// `GET /health` body.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or `unavailable` (with 503) when the store cannot be read.
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// Liveness: whether the server can read its store.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "public",
+    security(()),
+    responses(
+        (status = 200, description = "Serving", body = Health),
+        (status = 503, description = "The store cannot be read", body = Health),
+    ),
+)]
+pub(crate) async fn health(State(state): State<AppState>) -> Response {
+    let status = |status: &str| {
+        Json(Health {
+            status: status.to_owned(),
+        })
+    };
     match state.stores.list_states().await {
-        Ok(_) => Json(serde_json::json!({ "status": "ok" })).into_response(),
+        Ok(_) => status("ok").into_response(),
         Err(e) => {
             tracing::error!(
                 error = &e as &dyn std::error::Error,
                 "health check: store failed"
             );
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({ "status": "unavailable" })),
-            )
-                .into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, status("unavailable")).into_response()
         }
     }
 }
 
 /// One monitor on the public status page.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PublicMonitor {
     pub id: String,
     pub name: String,
@@ -57,7 +79,7 @@ pub struct PublicMonitor {
     pub tags: Vec<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PublicStatus {
     /// `up` when every public monitor is up, `down` when any is down, else `degraded`
     /// when some are pending/paused, or `unknown` with no monitors.
@@ -118,7 +140,17 @@ async fn describe(
     })
 }
 
-async fn status_page(State(state): State<AppState>) -> Result<Json<PublicStatus>, ApiError> {
+/// The public status page: every public monitor and the overall status.
+#[utoipa::path(
+    get,
+    path = "/api/public/status",
+    tag = "public",
+    security(()),
+    responses((status = 200, description = "Public monitors", body = PublicStatus)),
+)]
+pub(crate) async fn status_page(
+    State(state): State<AppState>,
+) -> Result<Json<PublicStatus>, ApiError> {
     let now = now_ms();
     let monitors = state.stores.list_monitors().await?;
     let states = state.stores.list_states().await?;
@@ -143,7 +175,19 @@ async fn status_page(State(state): State<AppState>) -> Result<Json<PublicStatus>
     }))
 }
 
-async fn monitor_status(
+/// One public monitor's status.
+#[utoipa::path(
+    get,
+    path = "/api/public/monitors/{id}/status",
+    tag = "public",
+    security(()),
+    params(MonitorIdParam),
+    responses(
+        (status = 200, description = "The monitor", body = PublicMonitor),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+)]
+pub(crate) async fn monitor_status(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<PublicMonitor>, ApiError> {
@@ -152,10 +196,47 @@ async fn monitor_status(
     Ok(Json(describe(&state, &spec, live, now_ms()).await?))
 }
 
-#[derive(Debug, Deserialize)]
+/// The `{id}` of a public monitor.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // documentation only
+pub struct MonitorIdParam {
+    /// Monitor id (a public monitor; others answer 404).
+    #[param(example = "web")]
+    id: String,
+}
+
+/// `If-None-Match` of cacheable responses.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // documentation only
+pub struct ConditionalGet {
+    /// An `ETag` from an earlier response: 304 when it still matches.
+    #[param(rename = "If-None-Match", nullable = false)]
+    if_none_match: Option<String>,
+}
+
+/// What a badge shows.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // documentation only
+pub enum BadgeKind {
+    Status,
+    Uptime,
+    Response,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BadgeQuery {
+    /// `status` (default), `uptime` or `response` (average response time).
+    #[param(value_type = Option<BadgeKind>, inline)]
     kind: Option<String>,
+    /// Window of `uptime` and `response` badges (default `24h`).
+    #[param(value_type = Option<Period>, inline)]
     period: Option<String>,
+    /// Left-hand text (default: the monitor's name, `uptime 24h` or `response time`).
+    #[param(max_length = 64)]
     label: Option<String>,
 }
 
@@ -214,7 +295,12 @@ async fn build_badge(state: &AppState, id: &str, query: &BadgeQuery) -> Result<B
 }
 
 /// A cacheable response with a strong ETag; answers 304 when the client has it.
-fn cached(headers: &HeaderMap, content_type: &'static str, body: Vec<u8>) -> Response {
+pub(crate) fn cached(
+    headers: &HeaderMap,
+    content_type: &'static str,
+    cache_control: &'static str,
+    body: Vec<u8>,
+) -> Response {
     let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&body))[..32]);
     let matches = headers
         .get(header::IF_NONE_MATCH)
@@ -228,7 +314,7 @@ fn cached(headers: &HeaderMap, content_type: &'static str, body: Vec<u8>) -> Res
     let h = response.headers_mut();
     h.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static(BADGE_CACHE_CONTROL),
+        HeaderValue::from_static(cache_control),
     );
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
@@ -236,7 +322,20 @@ fn cached(headers: &HeaderMap, content_type: &'static str, body: Vec<u8>) -> Res
     response
 }
 
-async fn badge_svg(
+/// A shields.io-style SVG badge of a public monitor.
+#[utoipa::path(
+    get,
+    path = "/api/public/monitors/{id}/badge.svg",
+    tag = "public",
+    security(()),
+    params(MonitorIdParam, BadgeQuery, ConditionalGet),
+    responses(
+        (status = 200, description = "The badge", content_type = "image/svg+xml", body = String),
+        (status = 304, description = "Not modified (the `If-None-Match` tag matches)"),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+)]
+pub(crate) async fn badge_svg(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<BadgeQuery>,
@@ -246,11 +345,25 @@ async fn badge_svg(
     Ok(cached(
         &headers,
         "image/svg+xml; charset=utf-8",
+        BADGE_CACHE_CONTROL,
         badge.to_svg().into_bytes(),
     ))
 }
 
-async fn badge_json(
+/// A badge as shields.io endpoint JSON.
+#[utoipa::path(
+    get,
+    path = "/api/public/monitors/{id}/badge.json",
+    tag = "public",
+    security(()),
+    params(MonitorIdParam, BadgeQuery, ConditionalGet),
+    responses(
+        (status = 200, description = "The badge", body = Badge),
+        (status = 304, description = "Not modified (the `If-None-Match` tag matches)"),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+)]
+pub(crate) async fn badge_json(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<BadgeQuery>,
@@ -258,10 +371,28 @@ async fn badge_json(
 ) -> Result<Response, ApiError> {
     let badge = build_badge(&state, &id, &query).await?;
     let body = serde_json::to_vec(&badge).unwrap_or_default();
-    Ok(cached(&headers, "application/json", body))
+    Ok(cached(
+        &headers,
+        "application/json",
+        BADGE_CACHE_CONTROL,
+        body,
+    ))
 }
 
-async fn status_badge_alias(
+/// The status badge (SVG) under its HeartBeat path.
+#[utoipa::path(
+    get,
+    path = "/api/status/{id}",
+    tag = "public",
+    security(()),
+    params(MonitorIdParam, ConditionalGet),
+    responses(
+        (status = 200, description = "The badge", content_type = "image/svg+xml", body = String),
+        (status = 304, description = "Not modified (the `If-None-Match` tag matches)"),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+)]
+pub(crate) async fn status_badge_alias(
     state: State<AppState>,
     id: ApiPath<String>,
     headers: HeaderMap,

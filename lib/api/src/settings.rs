@@ -96,7 +96,11 @@ fn duration_setting(
     }
 }
 
-fn bool_setting(name: &'static str, value: Option<String>, default: bool) -> Result<bool, SettingsError> {
+fn bool_setting(
+    name: &'static str,
+    value: Option<String>,
+    default: bool,
+) -> Result<bool, SettingsError> {
     match value.as_deref().map(str::trim) {
         None => Ok(default),
         Some("true" | "1" | "yes" | "on") => Ok(true),
@@ -149,10 +153,15 @@ impl ApiSettings {
         };
         let rate_limit_max = match lookup("RATE_LIMIT_MAX_REQUESTS") {
             None => 100,
-            Some(n) => n.trim().parse::<u32>().ok().filter(|n| *n > 0).ok_or(SettingsError {
-                name: "RATE_LIMIT_MAX_REQUESTS",
-                message: "must be a positive number".into(),
-            })?,
+            Some(n) => n
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(SettingsError {
+                    name: "RATE_LIMIT_MAX_REQUESTS",
+                    message: "must be a positive number".into(),
+                })?,
         };
         let frontend_url = lookup("FRONTEND_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into());
         if url::Url::parse(&frontend_url).is_err() {
@@ -226,7 +235,8 @@ mod tests {
         assert_eq!(s.encryption.current, "k1");
         assert!(!format!("{s:?}").contains("0123456789abcdef0123"));
 
-        let short = ApiSettings::from_lookup(env(&[("JWT_SECRET", "short"), ("ENCRYPTION_KEYS", KEY)]));
+        let short =
+            ApiSettings::from_lookup(env(&[("JWT_SECRET", "short"), ("ENCRYPTION_KEYS", KEY)]));
         assert_eq!(short.unwrap_err().name, "JWT_SECRET");
         let missing = ApiSettings::from_lookup(env(&[("ENCRYPTION_KEYS", KEY)]));
         assert_eq!(missing.unwrap_err().name, "JWT_SECRET");

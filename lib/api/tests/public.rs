@@ -5,16 +5,14 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use sentinel_api::{
-    AccountStores, ApiSettings, AppState, NoMonitorEvents, public, with_fallbacks,
-};
-use sentinel_embedded::FolderBlobStore;
-use sentinel_embedded::mail::OutboxMailer;
-use sentinel_probe::{ProbeSettings, Prober};
+use sentinel_api::{AccountStores, ApiSettings, AppState, NoMonitorEvents, public, with_fallbacks};
 use sentinel_core::check::{CheckResult, Timings};
 use sentinel_core::monitor::DurationInput;
 use sentinel_core::{LiveState, MonitorInput, MonitorSpec, Status};
+use sentinel_embedded::FolderBlobStore;
 use sentinel_embedded::SqliteStore;
+use sentinel_embedded::mail::OutboxMailer;
+use sentinel_probe::{ProbeSettings, Prober};
 use sentinel_store::{LiveStateStore, MonitorStore, PingLog, Stores};
 use tower::ServiceExt;
 

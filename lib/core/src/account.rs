@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a user may do. `Monitor` is read-only everywhere (dashboards, on-call screens).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -55,6 +56,7 @@ impl fmt::Display for Role {
 
 /// Opaque user id (random, URL-safe), e.g. `u_3f9a…`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct UserId(pub String);
 
@@ -67,6 +69,7 @@ impl fmt::Display for UserId {
 /// A normalised email address: trimmed, lowercased, one `@`, a dotted domain, no
 /// spaces or header-breaking characters, at most 254 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
 
@@ -143,6 +146,7 @@ pub fn check_password(password: &str, email: Option<&Email>) -> Result<(), Strin
 
 /// What an API key may do: `read` is GET only; `write` adds changes (never user admin).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum KeyScope {
     Read,
@@ -172,7 +176,10 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(Email::parse("  Ops@Example.COM ").unwrap().as_str(), "ops@example.com");
+        assert_eq!(
+            Email::parse("  Ops@Example.COM ").unwrap().as_str(),
+            "ops@example.com"
+        );
         for bad in [
             "",
             "ops",
@@ -205,7 +212,9 @@ mod tests {
 
     #[test]
     fn roles_grant_what_they_say() {
-        assert!(Role::Admin.may_write() && Role::Admin.reads_everything() && Role::Admin.is_admin());
+        assert!(
+            Role::Admin.may_write() && Role::Admin.reads_everything() && Role::Admin.is_admin()
+        );
         assert!(!Role::Monitor.may_write() && Role::Monitor.reads_everything());
         assert!(Role::User.may_write() && !Role::User.reads_everything());
         for r in [Role::Admin, Role::Monitor, Role::User] {

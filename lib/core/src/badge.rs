@@ -30,6 +30,7 @@ pub const NO_DATA: &str = "no data";
 
 /// A badge's content; also serialises as shields.io endpoint JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Badge {
     pub schema_version: u8,

@@ -13,6 +13,7 @@ use crate::monitor::{MonitorId, MonitorSpec};
 /// Phases of one request on a fresh connection, in milliseconds. A phase that did not
 /// happen (no DNS for an IP literal, no TLS for http) is `None`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Timings {
     pub dns_ms: Option<f64>,
     pub connect_ms: Option<f64>,
@@ -25,6 +26,7 @@ pub struct Timings {
 
 /// Why a probe failed, in the classes users act on differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProbeErrorKind {
     /// Name did not resolve.
@@ -67,6 +69,7 @@ impl fmt::Display for ProbeErrorKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProbeError {
     pub kind: ProbeErrorKind,
     /// Human explanation, e.g. "connection refused by 127.0.0.1:8081".
@@ -92,6 +95,7 @@ pub struct ProbeOutcome {
 
 /// The outcome of one condition in one check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConditionResult {
     pub condition: String,
     pub success: bool,
@@ -101,6 +105,7 @@ pub struct ConditionResult {
 
 /// One judged check: what is stored in the ping log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckResult {
     pub monitor_id: MonitorId,
     pub checked_at: UnixMs,

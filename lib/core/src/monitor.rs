@@ -24,6 +24,11 @@ pub const MAX_HEADERS: usize = 50;
 
 /// Stable identifier of a monitor: 1–64 chars of `[a-z0-9_-]`, safe in URLs and keys.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(min_length = 1, max_length = 64, pattern = "^[a-z0-9_-]+$")
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct MonitorId(String);
 
@@ -81,6 +86,11 @@ impl fmt::Display for MonitorId {
 
 /// An absolute http(s) URL with a host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(value_type = String)
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct MonitorUrl(url::Url);
 
@@ -134,6 +144,7 @@ impl From<MonitorUrl> for String {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     Get,
@@ -179,6 +190,7 @@ impl HttpMethod {
 /// What a user (YAML file, API body) gives us. Everything optional but `name` and `url`;
 /// durations accept `30s`, `5m`, `1h30m` or a number of seconds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MonitorInput {
     pub id: Option<String>,
@@ -209,6 +221,7 @@ pub struct MonitorInput {
 
 /// A duration as written by a user: `"90s"`, `"1h30m"`, or a bare number of seconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum DurationInput {
     Seconds(i64),
@@ -292,6 +305,7 @@ pub fn format_duration(d: Duration) -> String {
 
 /// A validated monitor. Fields can only hold values that passed validation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MonitorSpec {
     pub id: MonitorId,
     pub name: String,
@@ -299,10 +313,16 @@ pub struct MonitorSpec {
     pub method: HttpMethod,
     pub headers: BTreeMap<String, String>,
     pub body: Option<String>,
+    /// Milliseconds.
     #[serde(with = "duration_ms")]
+    #[cfg_attr(feature = "openapi", schema(value_type = u64))]
     pub interval: Duration,
+    /// Milliseconds.
     #[serde(with = "duration_ms")]
+    #[cfg_attr(feature = "openapi", schema(value_type = u64))]
     pub timeout: Duration,
+    /// Conditions as written, e.g. `[STATUS] == 200`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub conditions: Vec<Condition>,
     pub failure_threshold: u8,
     pub success_threshold: u8,
@@ -329,12 +349,14 @@ mod duration_ms {
 
 /// One problem with one field of the input. `field` is a path like `conditions[2]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{}", self.summary())]
 pub struct ValidationErrors {
     pub errors: Vec<FieldError>,

@@ -17,6 +17,7 @@ const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 86_400_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Granularity {
     Hour,
@@ -264,6 +265,7 @@ fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Period {
     #[serde(rename = "24h")]
     Day,
@@ -396,6 +398,7 @@ pub fn plan_window(from: UnixMs, to: UnixMs) -> WindowPlan {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WindowStats {
     pub checks: u64,
     pub up: u64,

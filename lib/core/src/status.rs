@@ -12,6 +12,7 @@ use crate::monitor::{MonitorId, MonitorSpec};
 pub const MAX_PROOF: usize = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Not yet enough checks to say.
@@ -41,6 +42,7 @@ impl fmt::Display for Status {
 /// Incident ids are derived from the monitor and the first failing check, so applying
 /// the same checks twice yields the same incident (idempotent under redelivery).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct IncidentId(pub String);
 
@@ -57,6 +59,7 @@ impl fmt::Display for IncidentId {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Incident {
     pub id: IncidentId,
     pub monitor_id: MonitorId,
@@ -72,6 +75,7 @@ pub struct Incident {
 /// The live state of one monitor. `version` grows by one on every change, for
 /// compare-and-set in the stores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LiveState {
     pub monitor_id: MonitorId,
     pub status: Status,

@@ -205,7 +205,11 @@ mod tests {
             assert!(fine >= coarse && fine < coarse + 1000, "{coarse} {fine}");
             millis.insert(fine % 1000);
         }
-        assert!(millis.len() > 800, "spread over the second: {}", millis.len());
+        assert!(
+            millis.len() > 800,
+            "spread over the second: {}",
+            millis.len()
+        );
     }
 
     #[test]

@@ -144,6 +144,7 @@ pub trait ChannelStore: Send + Sync {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MonitorOrigin {
     /// From the YAML file: read-only through the API, owned by the admin.
@@ -168,10 +169,8 @@ pub trait MonitorRecords: Send + Sync {
     async fn save_monitor_record(&self, record: &MonitorRecord) -> StoreResult<()>;
     async fn get_monitor_record(&self, id: &MonitorId) -> StoreResult<Option<MonitorRecord>>;
     /// Records of one owner (or all, when `None`), ordered by id.
-    async fn list_monitor_records(
-        &self,
-        owner: Option<&UserId>,
-    ) -> StoreResult<Vec<MonitorRecord>>;
+    async fn list_monitor_records(&self, owner: Option<&UserId>)
+    -> StoreResult<Vec<MonitorRecord>>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

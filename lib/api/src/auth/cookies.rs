@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
-use crate::ApiSettings;
 use crate::ApiError;
+use crate::ApiSettings;
 use crate::auth::tokens::{constant_time_eq, is_token_shaped};
 
 pub const REFRESH_COOKIE: &str = "sentinel_refresh";
@@ -63,12 +63,26 @@ pub fn refresh(settings: &ApiSettings, value: &str) -> Result<HeaderValue, ApiEr
 
 /// `Set-Cookie` that removes the refresh token.
 pub fn clear_refresh(settings: &ApiSettings) -> Result<HeaderValue, ApiError> {
-    build(settings, REFRESH_COOKIE, "", REFRESH_PATH, Duration::ZERO, true)
+    build(
+        settings,
+        REFRESH_COOKIE,
+        "",
+        REFRESH_PATH,
+        Duration::ZERO,
+        true,
+    )
 }
 
 /// `Set-Cookie` for a CSRF token: site-wide path, not HTTP-only (the dashboard reads it).
 pub fn csrf(settings: &ApiSettings, value: &str) -> Result<HeaderValue, ApiError> {
-    build(settings, CSRF_COOKIE, value, "/", settings.refresh_ttl, false)
+    build(
+        settings,
+        CSRF_COOKIE,
+        value,
+        "/",
+        settings.refresh_ttl,
+        false,
+    )
 }
 
 /// The double-submit check: the `X-CSRF-Token` header must equal the `sentinel_csrf`
@@ -88,7 +102,9 @@ pub fn check_csrf(headers: &HeaderMap) -> Result<(), ApiError> {
     if is_token_shaped(&cookie) && constant_time_eq(&cookie, header_value.trim()) {
         Ok(())
     } else {
-        Err(failed("the X-CSRF-Token header does not match the CSRF cookie"))
+        Err(failed(
+            "the X-CSRF-Token header does not match the CSRF cookie",
+        ))
     }
 }
 

@@ -136,7 +136,11 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiE
                 && let Err(e) = state.accounts.touch_key(&key.id, now).await
             {
                 // Bookkeeping only: the request goes on.
-                tracing::warn!(error = &e as &dyn std::error::Error, key_id = %key.id, "could not record API key use");
+                tracing::warn!(
+                    error = &e as &dyn std::error::Error,
+                    key_id = %key.id,
+                    "could not record API key use"
+                );
             }
             Ok(Principal {
                 user_id: user.id,
@@ -208,7 +212,11 @@ mod tests {
             Presented::ApiKey("snt_abc".into())
         );
         for bad in ["Basic dXNlcjpwdw==", "Bearer", "Bearer ", "token"] {
-            assert_eq!(presented(&with("authorization", bad)), Presented::Malformed, "{bad}");
+            assert_eq!(
+                presented(&with("authorization", bad)),
+                Presented::Malformed,
+                "{bad}"
+            );
         }
         assert_eq!(presented(&with("x-api-key", " ")), Presented::Malformed);
     }

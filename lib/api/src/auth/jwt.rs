@@ -134,7 +134,10 @@ mod tests {
         let now = crate::now_ms();
         let other = settings("another-secret-another-secret-another");
         let foreign = issue(&other, "u_1", Role::Admin, now).unwrap();
-        assert_eq!(code(verify(&s, &foreign.token).unwrap_err()), "invalid_token");
+        assert_eq!(
+            code(verify(&s, &foreign.token).unwrap_err()),
+            "invalid_token"
+        );
 
         let good = issue(&s, "u_1", Role::User, now).unwrap().token;
         let parts: Vec<&str> = good.split('.').collect();

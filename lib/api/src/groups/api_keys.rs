@@ -13,6 +13,7 @@ use sentinel_core::account::KeyScope;
 use sentinel_core::monitor::DurationInput;
 use sentinel_store::ApiKey;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::auth::credentials::API_KEY_PREFIX;
 use crate::auth::tokens::{random_id, random_token, sha256_hex};
@@ -31,15 +32,21 @@ const MIN_LIFETIME_MS: i64 = 60_000;
 const MAX_LIFETIME_MS: i64 = 10 * 366 * 86_400_000;
 
 /// A key as lists show it: never the key itself.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyView {
     pub id: String,
     pub name: String,
     pub prefix: String,
     pub scope: KeyScope,
+    /// Milliseconds since the epoch.
+    #[schema(value_type = i64)]
     pub created_at: UnixMs,
+    /// Milliseconds since the epoch.
+    #[schema(value_type = Option<i64>)]
     pub expires_at: Option<UnixMs>,
+    /// Milliseconds since the epoch.
+    #[schema(value_type = Option<i64>)]
     pub last_used_at: Option<UnixMs>,
 }
 
@@ -58,23 +65,27 @@ impl From<&ApiKey> for KeyView {
 }
 
 /// The answer to a creation: the metadata and, this once, the key.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct CreatedKey {
+pub struct CreatedKey {
     #[serde(flatten)]
     view: KeyView,
+    /// The key itself (`snt_…`): shown this once, never again.
     key: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct CreateKey {
     name: String,
     /// `read` (default) or `write`.
+    #[schema(nullable = false)]
     scope: Option<String>,
     /// A lifetime: seconds, or text like `90d`.
+    #[schema(nullable = false)]
     expires_in: Option<DurationInput>,
     /// An instant, in milliseconds since the epoch.
+    #[schema(value_type = Option<i64>, nullable = false)]
     expires_at: Option<UnixMs>,
 }
 
@@ -101,9 +112,15 @@ fn parse_name(raw: &str) -> Result<String, ApiError> {
 fn parse_expiry(body: &CreateKey, now: UnixMs) -> Result<Option<UnixMs>, ApiError> {
     let in_bounds = |at: i64, field: &str| {
         if at - now < MIN_LIFETIME_MS {
-            Err(ApiError::invalid_field(field, "must be at least a minute away"))
+            Err(ApiError::invalid_field(
+                field,
+                "must be at least a minute away",
+            ))
         } else if at - now > MAX_LIFETIME_MS {
-            Err(ApiError::invalid_field(field, "must be at most ten years away"))
+            Err(ApiError::invalid_field(
+                field,
+                "must be at most ten years away",
+            ))
         } else {
             Ok(Some(at))
         }
@@ -125,6 +142,14 @@ fn parse_expiry(body: &CreateKey, now: UnixMs) -> Result<Option<UnixMs>, ApiErro
     }
 }
 
+/// Create an API key (session only). The key is in this answer and nowhere else.
+#[utoipa::path(
+    post,
+    path = "/api/api-keys",
+    tag = "api-keys",
+    request_body = CreateKey,
+    responses((status = 201, description = "Created, with the key", body = CreatedKey)),
+)]
 async fn create_key(
     State(state): State<AppState>,
     principal: Principal,
@@ -153,7 +178,12 @@ async fn create_key(
         last_used_at: None,
     };
     state.accounts.create_key(&key).await?;
-    tracing::info!(user = %principal.user_id, key_id = %key.id, scope = scope.as_str(), "API key created");
+    tracing::info!(
+        user = %principal.user_id,
+        key_id = %key.id,
+        scope = scope.as_str(),
+        "API key created"
+    );
     Ok((
         StatusCode::CREATED,
         Json(CreatedKey {
@@ -165,6 +195,13 @@ async fn create_key(
 }
 
 /// The caller's own keys, newest first.
+/// The caller's API keys (never the keys themselves).
+#[utoipa::path(
+    get,
+    path = "/api/api-keys",
+    tag = "api-keys",
+    responses((status = 200, description = "Keys, newest first", body = Vec<KeyView>)),
+)]
 async fn list_keys(
     State(state): State<AppState>,
     principal: Principal,
@@ -175,6 +212,14 @@ async fn list_keys(
 
 /// Deletes one of the caller's keys; a signed-in admin may delete anyone's. Someone
 /// else's key is 404, as if it did not exist.
+/// Delete one of the caller's keys (a signed-in admin: anyone's).
+#[utoipa::path(
+    delete,
+    path = "/api/api-keys/{id}",
+    tag = "api-keys",
+    params(("id" = String, Path, description = "Key id")),
+    responses((status = 204, description = "Deleted")),
+)]
 async fn delete_key(
     State(state): State<AppState>,
     principal: Principal,
@@ -235,7 +280,10 @@ mod tests {
     #[test]
     fn names_are_trimmed_and_kept_verbatim() {
         assert_eq!(parse_name("  <b>ci</b> ").unwrap(), "<b>ci</b>");
-        assert_eq!(parse_name("'; DROP TABLE api_keys; --").unwrap(), "'; DROP TABLE api_keys; --");
+        assert_eq!(
+            parse_name("'; DROP TABLE api_keys; --").unwrap(),
+            "'; DROP TABLE api_keys; --"
+        );
         assert!(parse_name("   ").is_err());
         assert!(parse_name("a\u{0}b").is_err());
         assert!(parse_name(&"x".repeat(101)).is_err());

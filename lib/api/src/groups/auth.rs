@@ -24,7 +24,7 @@ use sentinel_core::UnixMs;
 use sentinel_core::account::{Email, Role, UserId, check_password};
 use sentinel_store::{Mail, RefreshToken, RotateOutcome, User};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::cookies::{self, REFRESH_COOKIE, check_csrf};
 use crate::auth::credentials::live_user;
@@ -32,7 +32,7 @@ use crate::auth::tokens::{self, is_token_shaped, random_token, sha256_hex};
 use crate::auth::{jwt, password};
 use crate::groups::users::{UserView, insert_user, parse_new_account};
 use crate::middleware::ClientIp;
-use crate::{ApiError, ApiJson, ApiQuery, AppState, ApiSettings, Principal, now_ms};
+use crate::{ApiError, ApiJson, ApiQuery, ApiSettings, AppState, Principal, now_ms};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -56,16 +56,38 @@ fn ms(d: std::time::Duration) -> i64 {
 }
 
 /// What sign-in, registration, refresh and password change answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SessionBody {
+pub struct SessionBody {
+    /// The access JWT: `Authorization: Bearer <accessToken>`.
     access_token: String,
+    /// Always `Bearer`.
+    #[schema(value_type = String, example = "Bearer")]
     token_type: &'static str,
-    /// Seconds.
+    /// Seconds the access token lives.
     expires_in: u64,
     user: UserView,
     /// Also in the `sentinel_csrf` cookie; send it back as `X-CSRF-Token`.
     csrf_token: String,
+}
+
+/// A plain confirmation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageBody {
+    pub message: String,
+}
+
+/// `GET /api/auth/csrf-token`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CsrfBody {
+    pub csrf_token: String,
+}
+
+/// `GET /api/auth/verify-reset-token`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResetTokenValidity {
+    pub valid: bool,
 }
 
 /// A refresh token's cookie value: `<256-bit secret>.<family>.<user id, base64url>`.
@@ -86,7 +108,12 @@ fn parse_refresh_value(value: &str) -> Option<(String, UserId)> {
     Some((family.to_owned(), UserId(user)))
 }
 
-fn new_refresh(user: &UserId, family: &str, now: UnixMs, settings: &ApiSettings) -> Result<(String, RefreshToken), ApiError> {
+fn new_refresh(
+    user: &UserId,
+    family: &str,
+    now: UnixMs,
+    settings: &ApiSettings,
+) -> Result<(String, RefreshToken), ApiError> {
     let value = refresh_value(&random_token()?, family, user);
     let token = RefreshToken {
         token_hash: sha256_hex(&value),
@@ -126,7 +153,11 @@ fn session_response(
 }
 
 /// A new refresh family for `user` (a sign-in), and the answer.
-async fn open_session(state: &AppState, status: StatusCode, user: &User) -> Result<Response, ApiError> {
+async fn open_session(
+    state: &AppState,
+    status: StatusCode,
+    user: &User,
+) -> Result<Response, ApiError> {
     let now = now_ms();
     let family = tokens::random_id("f_")?;
     let (value, token) = new_refresh(&user.id, &family, now, &state.settings)?;
@@ -143,13 +174,27 @@ fn refusal(state: &AppState, error: ApiError) -> Response {
     response
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Credentials {
     email: String,
     password: String,
 }
 
+/// Create an account (the first one always, and it becomes admin; others when
+/// registration is open) and sign in.
+#[utoipa::path(
+    post,
+    path = "/api/auth/register",
+    tag = "auth",
+    request_body = Credentials,
+    security(()),
+    responses(
+        (status = 201, description = "Registered and signed in; sets the refresh and CSRF cookies", body = SessionBody),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+)]
 async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Credentials>,
@@ -196,6 +241,19 @@ async fn limit_per_ip_and_email(
     }
 }
 
+/// Sign in.
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "auth",
+    request_body = Credentials,
+    security(()),
+    responses(
+        (status = 200, description = "Signed in; sets the refresh and CSRF cookies", body = SessionBody),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+    ),
+)]
 async fn login(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -222,6 +280,18 @@ async fn login(
     open_session(&state, StatusCode::OK, &user).await
 }
 
+/// Rotate the refresh cookie and get a new access token (needs `X-CSRF-Token`).
+#[utoipa::path(
+    post,
+    path = "/api/auth/refresh",
+    tag = "auth",
+    security(()),
+    responses(
+        (status = 200, description = "A new access token; the refresh cookie is rotated", body = SessionBody),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+    ),
+)]
 async fn refresh(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match try_refresh(&state, &headers).await {
         Ok(response) => response,
@@ -251,12 +321,19 @@ async fn try_refresh(state: &AppState, headers: &HeaderMap) -> Result<Response, 
         RotateOutcome::Rotated { user_id } => match live_user(state, &user_id).await {
             Ok(user) => session_response(state, StatusCode::OK, &user, &value, now),
             Err(e) => {
-                state.accounts.revoke_refresh_family(&token.token_hash).await?;
+                state
+                    .accounts
+                    .revoke_refresh_family(&token.token_hash)
+                    .await?;
                 Err(e)
             }
         },
         RotateOutcome::Reused { user_id, family_id } => {
-            tracing::warn!(user = %user_id, family = %family_id, "spent refresh token presented; session family revoked");
+            tracing::warn!(
+                user = %user_id,
+                family = %family_id,
+                "spent refresh token presented; session family revoked"
+            );
             Err(ApiError::Unauthorized {
                 code: "refresh_token_reused",
                 message: "this session was ended for your safety; sign in again".into(),
@@ -266,6 +343,17 @@ async fn try_refresh(state: &AppState, headers: &HeaderMap) -> Result<Response, 
     }
 }
 
+/// Sign out: revoke the refresh cookie's session (needs `X-CSRF-Token`).
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "auth",
+    security(()),
+    responses(
+        (status = 204, description = "Signed out; the refresh cookie is cleared"),
+        (status = 403, response = crate::openapi::Forbidden),
+    ),
+)]
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     check_csrf(&headers)?;
     if let Some(value) = cookies::read(&headers, REFRESH_COOKIE) {
@@ -281,18 +369,36 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     Ok(response)
 }
 
-async fn me(State(state): State<AppState>, principal: Principal) -> Result<Json<UserView>, ApiError> {
+/// The signed-in user.
+#[utoipa::path(
+    get,
+    path = "/api/auth/me",
+    tag = "auth",
+    responses((status = 200, description = "The caller", body = UserView)),
+)]
+async fn me(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<UserView>, ApiError> {
     let user = live_user(&state, &principal.user_id).await?;
     Ok(Json(UserView::from(&user)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ChangePassword {
     current_password: String,
     new_password: String,
 }
 
+/// Change the password (session only); every other session ends.
+#[utoipa::path(
+    post,
+    path = "/api/auth/change-password",
+    tag = "auth",
+    request_body = ChangePassword,
+    responses((status = 200, description = "Changed; a fresh session for this browser", body = SessionBody)),
+)]
 async fn change_password(
     State(state): State<AppState>,
     principal: Principal,
@@ -320,16 +426,27 @@ async fn change_password(
 }
 
 /// A fresh CSRF token, in the body and in the `sentinel_csrf` cookie.
+/// A fresh CSRF token (also set as the `sentinel_csrf` cookie).
+#[utoipa::path(
+    get,
+    path = "/api/auth/csrf-token",
+    tag = "auth",
+    security(()),
+    responses((status = 200, description = "The token", body = CsrfBody)),
+)]
 async fn csrf_token(State(state): State<AppState>) -> Result<Response, ApiError> {
     let token = random_token()?;
-    let mut response = Json(json!({ "csrfToken": token })).into_response();
+    let mut response = Json(CsrfBody {
+        csrf_token: token.clone(),
+    })
+    .into_response();
     response
         .headers_mut()
         .append(header::SET_COOKIE, cookies::csrf(&state.settings, &token)?);
     Ok(response)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Forgot {
     email: String,
@@ -341,7 +458,11 @@ fn mail_from(settings: &ApiSettings) -> String {
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
     {
-        Some(host) if host.contains('.') && host.parse::<std::net::IpAddr>().is_err() && !host.starts_with('[') => {
+        Some(host)
+            if host.contains('.')
+                && host.parse::<std::net::IpAddr>().is_err()
+                && !host.starts_with('[') =>
+        {
             format!("sentinel@{host}")
         }
         _ => "sentinel@localhost.localdomain".to_owned(),
@@ -364,6 +485,15 @@ fn reset_mail(settings: &ApiSettings, to: &Email, token: &str) -> Mail {
 }
 
 /// Always 202 for a well-formed email, whether or not it has an account.
+/// Mail a password reset link, if the account exists (the answer is the same either way).
+#[utoipa::path(
+    post,
+    path = "/api/auth/forgot-password",
+    tag = "auth",
+    request_body = Forgot,
+    security(()),
+    responses((status = 202, description = "Accepted", body = MessageBody)),
+)]
 async fn forgot_password(
     State(state): State<AppState>,
     ip: ClientIp,
@@ -386,20 +516,24 @@ async fn forgot_password(
         // exists.
         tokio::spawn(async move {
             if let Err(e) = mailer.send(&mail).await {
-                tracing::error!(error = %e, retryable = e.retryable, "password reset mail not sent");
+                tracing::error!(
+                    error = %e,
+                    retryable = e.retryable,
+                    "password reset mail not sent"
+                );
             }
         });
     }
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({
-            "message": "if an account exists for this email, a reset link is on its way"
-        })),
+        Json(MessageBody {
+            message: "if an account exists for this email, a reset link is on its way".into(),
+        }),
     )
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct Reset {
     token: String,
@@ -414,6 +548,15 @@ fn invalid_reset_token() -> ApiError {
     }
 }
 
+/// Set a new password with a reset token (single use); every session ends.
+#[utoipa::path(
+    post,
+    path = "/api/auth/reset-password",
+    tag = "auth",
+    request_body = Reset,
+    security(()),
+    responses((status = 200, description = "Changed; sign in with the new password", body = MessageBody)),
+)]
 async fn reset_password(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Reset>,
@@ -448,25 +591,39 @@ async fn reset_password(
     }
     state.accounts.revoke_user_refresh(&user.id).await?;
     tracing::info!(user = %user.id, "password reset");
-    Ok(Json(json!({ "message": "password changed; sign in with the new one" })).into_response())
+    Ok(Json(MessageBody {
+        message: "password changed; sign in with the new one".into(),
+    })
+    .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TokenQuery {
+    /// The token from the reset link.
     token: String,
 }
 
+/// Whether a reset token is still usable (does not spend it).
+#[utoipa::path(
+    get,
+    path = "/api/auth/verify-reset-token",
+    tag = "auth",
+    params(TokenQuery),
+    security(()),
+    responses((status = 200, description = "Valid or not", body = ResetTokenValidity)),
+)]
 async fn verify_reset_token(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<TokenQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ResetTokenValidity>, ApiError> {
     let valid = is_token_shaped(&query.token)
         && state
             .accounts
             .peek_reset(&sha256_hex(&query.token), now_ms())
             .await?
             .is_some();
-    Ok(Json(json!({ "valid": valid })))
+    Ok(Json(ResetTokenValidity { valid }))
 }
 
 #[cfg(test)]
@@ -483,7 +640,11 @@ mod tests {
         assert_eq!(parse_refresh_value("a.b.c"), None);
         assert_eq!(parse_refresh_value(&format!("{secret}.f_abc.!!!")), None);
         // The value is a valid cookie value (no separators or spaces).
-        assert!(value.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b','));
+        assert!(
+            value
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+        );
     }
 
     #[test]
@@ -497,7 +658,10 @@ mod tests {
         .unwrap();
         let to = Email::parse("ops@example.com").unwrap();
         let mail = reset_mail(&settings, &to, "TOKEN");
-        assert!(mail.text.contains("https://status.example.com/reset-password?token=TOKEN"));
+        assert!(
+            mail.text
+                .contains("https://status.example.com/reset-password?token=TOKEN")
+        );
         assert_eq!(mail.from, "sentinel@status.example.com");
         assert_eq!(mail.to, vec!["ops@example.com".to_owned()]);
         let mut local = settings.clone();

@@ -22,6 +22,7 @@ use sentinel_pipeline::channels::{ChannelConfig, ChannelDeps, http_client};
 use sentinel_store::ChannelRecord;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use crate::crypto::{self, CryptoError};
 use crate::groups::monitors::from_json;
@@ -216,15 +217,40 @@ fn name_taken(name: &str) -> ApiError {
     }
 }
 
+/// The body of `POST /api/alert-channels` (all fields optional for `PATCH`): the name
+/// and the fields of the type, as in the config file's `alerting:` entries.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documentation only: bodies are read as JSON objects
+pub struct ChannelBody {
+    /// Unique among the owner's channels.
+    name: String,
+    /// `webhook`, `slack`, `discord` or `email`.
+    #[schema(example = "webhook")]
+    r#type: String,
+    /// webhook: the receiver's URL (secret).
+    url: Option<String>,
+    /// webhook: the HMAC-SHA256 signing key, at least 16 characters (secret).
+    secret: Option<String>,
+    /// webhook: extra request headers (values are secret).
+    headers: Option<std::collections::BTreeMap<String, String>>,
+    /// slack, discord: the incoming-webhook URL (secret).
+    webhook_url: Option<String>,
+    /// email: recipients.
+    to: Option<Vec<String>>,
+    /// email: sender (default: the server's).
+    from: Option<String>,
+}
+
 // ---- responses -----------------------------------------------------------------------
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ChannelView {
     pub id: String,
     pub name: String,
     pub owner: String,
     /// `type` and the type's fields, secrets masked.
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     pub config: Map<String, Value>,
     pub created_at: UnixMs,
     pub updated_at: UnixMs,
@@ -253,12 +279,12 @@ impl From<&ChannelRecord> for ChannelView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ChannelList {
     pub channels: Vec<ChannelView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TestOutcome {
     pub sent: bool,
     /// Why it failed, when it did.
@@ -288,7 +314,16 @@ async fn load_modifiable(
     Ok(record)
 }
 
-async fn list(
+/// The alert channels the caller may see (own for `user`, all for `admin` and
+/// `monitor`), secrets masked.
+#[utoipa::path(
+    get,
+    path = "/api/alert-channels",
+    tag = "alert-channels",
+    operation_id = "list_alert_channels",
+    responses((status = 200, description = "Channels, by name", body = ChannelList)),
+)]
+pub(crate) async fn list(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<ChannelList>, ApiError> {
@@ -304,7 +339,19 @@ async fn list(
     Ok(Json(ChannelList { channels }))
 }
 
-async fn create(
+/// Create an alert channel. Its secrets are encrypted at rest and never shown again.
+#[utoipa::path(
+    post,
+    path = "/api/alert-channels",
+    tag = "alert-channels",
+    operation_id = "create_alert_channel",
+    request_body = ChannelBody,
+    responses(
+        (status = 201, description = "Created (secrets masked)", body = ChannelView),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+)]
+pub(crate) async fn create(
     State(state): State<AppState>,
     principal: Principal,
     ApiJson(body): ApiJson<Value>,
@@ -336,7 +383,16 @@ async fn create(
     Ok((StatusCode::CREATED, Json(ChannelView::from(&record))))
 }
 
-async fn get_one(
+/// One alert channel, secrets masked.
+#[utoipa::path(
+    get,
+    path = "/api/alert-channels/{id}",
+    tag = "alert-channels",
+    operation_id = "get_alert_channel",
+    params(("id" = String, Path, description = "Alert channel id")),
+    responses((status = 200, description = "The channel", body = ChannelView)),
+)]
+pub(crate) async fn get_one(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
@@ -363,7 +419,21 @@ fn merge(stored: Map<String, Value>, mut patch: Map<String, Value>) -> Map<Strin
     merged
 }
 
-async fn update(
+/// Change an alert channel: given fields are merged over the stored ones (`null`
+/// removes one); a new `type` replaces the config. Re-encrypts under the current key.
+#[utoipa::path(
+    patch,
+    path = "/api/alert-channels/{id}",
+    tag = "alert-channels",
+    operation_id = "update_alert_channel",
+    params(("id" = String, Path, description = "Alert channel id")),
+    request_body(content = ChannelBody, description = "Only the fields to change"),
+    responses(
+        (status = 200, description = "The changed channel", body = ChannelView),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+)]
+pub(crate) async fn update(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
@@ -402,7 +472,16 @@ async fn update(
     }
 }
 
-async fn remove(
+/// Delete an alert channel.
+#[utoipa::path(
+    delete,
+    path = "/api/alert-channels/{id}",
+    tag = "alert-channels",
+    operation_id = "delete_alert_channel",
+    params(("id" = String, Path, description = "Alert channel id")),
+    responses((status = 204, description = "Deleted")),
+)]
+pub(crate) async fn remove(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
@@ -433,9 +512,20 @@ fn test_message(state: &AppState, record: &ChannelRecord, now: UnixMs) -> AlertM
     }
 }
 
-/// Builds the channel from its decrypted config and sends a test message. Answers 200
-/// either way, saying whether it was delivered and, if not, why.
-async fn send_test(
+/// Send a test alert through the channel. Answers 200 either way, saying whether it
+/// was delivered and, if not, why.
+#[utoipa::path(
+    post,
+    path = "/api/alert-channels/{id}/test",
+    tag = "alert-channels",
+    operation_id = "test_alert_channel",
+    params(("id" = String, Path, description = "Alert channel id")),
+    responses(
+        (status = 200, description = "Whether the test was delivered", body = TestOutcome),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+)]
+pub(crate) async fn send_test(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,

@@ -15,6 +15,7 @@ use axum::{Json, Router};
 use secrecy::ExposeSecret;
 use sentinel_core::{CheckResult, MonitorId, UnixMs};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::parse_json;
 use crate::groups::metrics::{TIME_HINT, iso, parse_time_text};
@@ -115,17 +116,21 @@ pub fn to_csv<'a>(checks: impl IntoIterator<Item = &'a CheckResult>) -> Result<V
 
 // ---- create an export ------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+/// Milliseconds since the epoch or an RFC 3339 time.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(untagged)]
-enum TimeInput {
+pub enum TimeInput {
     Ms(i64),
     Text(String),
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// The range of an export, `[from, to)`: at most 400 days.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ExportBody {
+pub struct ExportBody {
+    /// Default: 30 days before `to`.
     from: Option<TimeInput>,
+    /// Default: now.
     to: Option<TimeInput>,
 }
 
@@ -181,7 +186,7 @@ pub fn parse_key(key: &str) -> Option<(&str, &str)> {
     (safe_segment(user) && safe_segment(stem)).then_some((user, file))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportCreated {
     pub key: String,
@@ -193,7 +198,18 @@ pub struct ExportCreated {
     pub truncated: bool,
 }
 
-async fn export_csv(
+/// Write a CSV of a monitor's checks (default: the last 30 days) to the blob store;
+/// returns its key and a signed download link.
+#[utoipa::path(
+    post,
+    path = "/api/export/csv/{id}",
+    tag = "export",
+    operation_id = "export_csv",
+    params(("id" = String, Path, description = "Monitor id")),
+    request_body(content = Option<ExportBody>, description = "Optional range"),
+    responses((status = 201, description = "Written", body = ExportCreated)),
+)]
+pub(crate) async fn export_csv(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
@@ -249,14 +265,23 @@ async fn export_csv(
 
 // ---- links and downloads ---------------------------------------------------------------
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignedUrl {
     pub url: String,
     pub expires_at: UnixMs,
 }
 
-async fn presigned_url(
+/// A signed download link (15 minutes) for one of the caller's exports.
+#[utoipa::path(
+    get,
+    path = "/api/export/presigned-url/{key}",
+    tag = "export",
+    operation_id = "export_presigned_url",
+    params(("key" = String, Path, description = "Export key, e.g. `exports/u_1/api-1700000000000.csv`")),
+    responses((status = 200, description = "The link", body = SignedUrl)),
+)]
+pub(crate) async fn presigned_url(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(key): ApiPath<String>,
@@ -274,10 +299,14 @@ async fn presigned_url(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DownloadQuery {
+    /// The export's key.
     key: Option<String>,
+    /// Expiry, ms since the epoch.
     expires: Option<String>,
+    /// Hex HMAC-SHA256 signature of key and expiry.
     sig: Option<String>,
 }
 
@@ -294,7 +323,22 @@ fn link_refused(e: SignatureError) -> ApiError {
     }
 }
 
-async fn download(
+/// Download an export through a signed link. Needs no credentials: the signature is
+/// the authorisation.
+#[utoipa::path(
+    get,
+    path = "/api/export/download",
+    tag = "export",
+    operation_id = "export_download",
+    security(()),
+    params(DownloadQuery),
+    responses(
+        (status = 200, description = "The CSV", content_type = "text/csv", body = String),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+)]
+pub(crate) async fn download(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<DownloadQuery>,
 ) -> Result<Response, ApiError> {

@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sentinel_core::stats::{Granularity, Period, Rollup, WindowStats, plan_window, window_stats};
 use sentinel_core::{CheckResult, MonitorId, UnixMs};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::groups::monitors::{load_visible, parse_limit};
 use crate::{ApiError, ApiPath, ApiQuery, AppState, Principal, now_ms};
@@ -92,15 +93,22 @@ fn parse_period(raw: Option<&str>) -> Result<Period, ApiError> {
 
 // ---- ping log ------------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PingQuery {
+    /// Oldest check to include: ms since the epoch or RFC 3339 (default: all).
+    #[param(example = "2024-05-01T00:00:00Z")]
     from: Option<String>,
+    /// End of the range, exclusive: ms since the epoch or RFC 3339 (default: now).
     to: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PingPage {
     /// Newest first.
     pub items: Vec<CheckResult>,
@@ -124,7 +132,17 @@ pub(crate) fn decode_cursor(raw: &str) -> Result<UnixMs, ApiError> {
         .ok_or_else(|| ApiError::invalid_query("cursor", "cursor is not one this API returned"))
 }
 
-async fn pings(
+/// A monitor's ping log, newest first, cursor-paginated: pass `next_cursor` as
+/// `cursor` for the next (older) page.
+#[utoipa::path(
+    get,
+    path = "/api/metrics/{id}",
+    tag = "metrics",
+    operation_id = "list_pings",
+    params(("id" = String, Path, description = "Monitor id"), PingQuery),
+    responses((status = 200, description = "One page of checks", body = PingPage)),
+)]
+pub(crate) async fn pings(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
@@ -171,12 +189,15 @@ async fn pings(
 
 // ---- stats ---------------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
+    /// Default `24h`.
+    #[param(value_type = Option<Period>, inline)]
     period: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MonitorStats {
     pub monitor_id: String,
     pub period: Period,
@@ -205,7 +226,17 @@ fn incident_overlap(incidents: &[sentinel_core::Incident], from: UnixMs, to: Uni
     (count, down)
 }
 
-async fn stats(
+/// A monitor's statistics over a period: uptime, latency average and percentiles,
+/// checks, incidents and time down.
+#[utoipa::path(
+    get,
+    path = "/api/metrics/{id}/stats",
+    tag = "metrics",
+    operation_id = "monitor_stats",
+    params(("id" = String, Path, description = "Monitor id"), PeriodQuery),
+    responses((status = 200, description = "Statistics", body = MonitorStats)),
+)]
+pub(crate) async fn stats(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
@@ -232,13 +263,18 @@ async fn stats(
 
 // ---- series --------------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
+    /// Default `24h`.
+    #[param(value_type = Option<Period>, inline)]
     period: Option<String>,
+    /// `1h` or `1d` (default: `1h` up to 7 days, else `1d`).
+    #[param(example = "1h")]
     bucket: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SeriesPoint {
     /// Start of the bucket (ms since epoch, UTC hour or day).
     pub start: UnixMs,
@@ -249,11 +285,12 @@ pub struct SeriesPoint {
     pub p95_ms: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Series {
     pub monitor_id: String,
     pub period: Period,
     /// `1h` or `1d`.
+    #[schema(value_type = String, example = "1h")]
     pub bucket: &'static str,
     /// Oldest first, one per bucket (empty buckets included, with no checks).
     pub points: Vec<SeriesPoint>,
@@ -286,7 +323,16 @@ fn bucket_range(g: Granularity, period: Period, now: UnixMs) -> (UnixMs, UnixMs,
     (start, end, (end - start) / step)
 }
 
-async fn series(
+/// A monitor's statistics per hour or day, for charts (at most 2,000 points).
+#[utoipa::path(
+    get,
+    path = "/api/metrics/{id}/series",
+    tag = "metrics",
+    operation_id = "monitor_series",
+    params(("id" = String, Path, description = "Monitor id"), SeriesQuery),
+    responses((status = 200, description = "One point per bucket, oldest first", body = Series)),
+)]
+pub(crate) async fn series(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,

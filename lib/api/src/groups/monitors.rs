@@ -19,6 +19,7 @@ use sentinel_store::{MonitorOrigin, MonitorRecord};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::parse_json;
 use crate::groups::metrics::window;
@@ -128,7 +129,32 @@ async fn save(state: &AppState, record: &MonitorRecord) -> Result<(), ApiError> 
 pub(crate) fn from_json<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     let bytes = serde_json::to_vec(&value)
         .map_err(|e| ApiError::Internal(format!("cannot re-encode a JSON body: {e}")))?;
-    parse_json(&bytes)
+    parse_json(&bytes).map_err(name_the_field)
+}
+
+/// Internally tagged enums (alert channel configs) buffer their content, so serde's
+/// path stops at the body: take the field from the message instead.
+fn name_the_field(err: ApiError) -> ApiError {
+    let ApiError::Validation(mut errors) = err else {
+        return err;
+    };
+    for e in &mut errors.errors {
+        if e.field != "body" {
+            continue;
+        }
+        if let Some(name) = quoted_after(&e.message, "unknown field `") {
+            e.field = name;
+        } else if e.message.starts_with("unknown variant") {
+            e.field = "type".to_owned();
+        }
+    }
+    ApiError::Validation(errors)
+}
+
+fn quoted_after(text: &str, prefix: &str) -> Option<String> {
+    let (_, rest) = text.split_once(prefix)?;
+    let (name, _) = rest.split_once('`')?;
+    (!name.is_empty()).then(|| name.to_owned())
 }
 
 fn body_object(body: Value) -> Result<serde_json::Map<String, Value>, ApiError> {
@@ -146,7 +172,7 @@ fn body_object(body: Value) -> Result<serde_json::Map<String, Value>, ApiError> 
 
 /// A monitor as the API shows it: its editable fields (the same names as the create
 /// body), ownership and live status.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MonitorView {
     #[serde(flatten)]
     pub input: MonitorInput,
@@ -230,13 +256,17 @@ async fn view_one(
 
 // ---- list and create -----------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only monitors with this tag.
     tag: Option<String>,
+    /// Only monitors with this status.
+    #[param(value_type = Option<Status>, inline)]
     status: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MonitorList {
     pub monitors: Vec<MonitorView>,
 }
@@ -256,7 +286,17 @@ fn parse_status(raw: &str) -> Result<Status, ApiError> {
     })
 }
 
-async fn list(
+/// The monitors the caller may see (own for `user`, all for `admin` and `monitor`),
+/// with live status and 24 h uptime.
+#[utoipa::path(
+    get,
+    path = "/api/monitors",
+    tag = "monitors",
+    operation_id = "list_monitors",
+    params(ListQuery),
+    responses((status = 200, description = "Monitors, by id", body = MonitorList)),
+)]
+pub(crate) async fn list(
     State(state): State<AppState>,
     principal: Principal,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -325,7 +365,20 @@ fn suffixed(base: &MonitorId, n: u32) -> Option<MonitorId> {
     MonitorId::parse(&format!("{stem}{suffix}")).ok()
 }
 
-async fn create(
+/// Create a monitor owned by the caller. The id is derived from the name unless given;
+/// a derived id that is taken gets a `-2`, `-3`, ... suffix, a given one answers 409.
+#[utoipa::path(
+    post,
+    path = "/api/monitors",
+    tag = "monitors",
+    operation_id = "create_monitor",
+    request_body = MonitorInput,
+    responses(
+        (status = 201, description = "Created", body = MonitorView),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+)]
+pub(crate) async fn create(
     State(state): State<AppState>,
     principal: Principal,
     ApiJson(input): ApiJson<MonitorInput>,
@@ -384,7 +437,16 @@ async fn get_one_inner(
     Ok(Json(view_one(state, principal, &record).await?))
 }
 
-async fn get_one(
+/// One monitor.
+#[utoipa::path(
+    get,
+    path = "/api/monitors/{id}",
+    tag = "monitors",
+    operation_id = "get_monitor",
+    params(("id" = String, Path, description = "Monitor id")),
+    responses((status = 200, description = "The monitor", body = MonitorView)),
+)]
+pub(crate) async fn get_one(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
@@ -392,7 +454,18 @@ async fn get_one(
     get_one_inner(&state, &principal, &id).await
 }
 
-async fn get_test_alias(
+/// The monitor whose id is `test` (the path is shared with "test before saving").
+#[utoipa::path(
+    get,
+    path = "/api/monitors/test",
+    tag = "monitors",
+    operation_id = "get_monitor_test",
+    responses(
+        (status = 200, description = "The monitor", body = MonitorView),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+)]
+pub(crate) async fn get_test_alias(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<MonitorView>, ApiError> {
@@ -436,7 +509,18 @@ async fn update_inner(
     Ok(Json(view_one(state, principal, &record).await?))
 }
 
-async fn update(
+/// Change a monitor: the given fields are merged over the stored ones (`null` resets a
+/// field to its default) and the result is validated as a whole. The id cannot change.
+#[utoipa::path(
+    patch,
+    path = "/api/monitors/{id}",
+    tag = "monitors",
+    operation_id = "update_monitor",
+    params(("id" = String, Path, description = "Monitor id")),
+    request_body(content = MonitorInput, description = "Only the fields to change"),
+    responses((status = 200, description = "The changed monitor", body = MonitorView)),
+)]
+pub(crate) async fn update(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
@@ -445,7 +529,19 @@ async fn update(
     update_inner(&state, &principal, &id, body).await
 }
 
-async fn update_test_alias(
+/// Change the monitor whose id is `test`.
+#[utoipa::path(
+    patch,
+    path = "/api/monitors/test",
+    tag = "monitors",
+    operation_id = "update_monitor_test",
+    request_body(content = MonitorInput, description = "Only the fields to change"),
+    responses(
+        (status = 200, description = "The changed monitor", body = MonitorView),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+)]
+pub(crate) async fn update_test_alias(
     State(state): State<AppState>,
     principal: Principal,
     ApiJson(body): ApiJson<Value>,
@@ -467,7 +563,16 @@ async fn remove_inner(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn remove(
+/// Delete a monitor (its ping log stays until pruned).
+#[utoipa::path(
+    delete,
+    path = "/api/monitors/{id}",
+    tag = "monitors",
+    operation_id = "delete_monitor",
+    params(("id" = String, Path, description = "Monitor id")),
+    responses((status = 204, description = "Deleted")),
+)]
+pub(crate) async fn remove(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
@@ -475,7 +580,18 @@ async fn remove(
     remove_inner(&state, &principal, &id).await
 }
 
-async fn delete_test_alias(
+/// Delete the monitor whose id is `test`.
+#[utoipa::path(
+    delete,
+    path = "/api/monitors/test",
+    tag = "monitors",
+    operation_id = "delete_monitor_test",
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+)]
+pub(crate) async fn delete_test_alias(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<StatusCode, ApiError> {
@@ -497,7 +613,16 @@ async fn set_paused(
     Ok(Json(view_one(state, principal, &record).await?))
 }
 
-async fn pause(
+/// Pause a monitor: no checks, no alerts, status `paused`.
+#[utoipa::path(
+    post,
+    path = "/api/monitors/{id}/pause",
+    tag = "monitors",
+    operation_id = "pause_monitor",
+    params(("id" = String, Path, description = "Monitor id")),
+    responses((status = 200, description = "The paused monitor", body = MonitorView)),
+)]
+pub(crate) async fn pause(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
@@ -505,7 +630,16 @@ async fn pause(
     set_paused(&state, &principal, &id, true).await
 }
 
-async fn resume(
+/// Resume a paused monitor (it starts again from `pending`).
+#[utoipa::path(
+    post,
+    path = "/api/monitors/{id}/resume",
+    tag = "monitors",
+    operation_id = "resume_monitor",
+    params(("id" = String, Path, description = "Monitor id")),
+    responses((status = 200, description = "The resumed monitor", body = MonitorView)),
+)]
+pub(crate) async fn resume(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
@@ -520,9 +654,17 @@ async fn run_once(state: &AppState, spec: &MonitorSpec) -> CheckResult {
     judge(spec, &outcome)
 }
 
-/// Runs the monitor once now and returns the judged result; nothing is recorded. Needs
+/// Run the monitor once now and return the judged result; nothing is recorded. Needs
 /// the right to change the monitor (it makes the server send a request).
-async fn check_now(
+#[utoipa::path(
+    post,
+    path = "/api/monitors/{id}/check",
+    tag = "monitors",
+    operation_id = "check_monitor",
+    params(("id" = String, Path, description = "Monitor id")),
+    responses((status = 200, description = "The check's outcome", body = CheckResult)),
+)]
+pub(crate) async fn check_now(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,
@@ -532,9 +674,17 @@ async fn check_now(
     Ok(Json(run_once(&state, &record.spec).await))
 }
 
-/// Validates a monitor body and runs it once without saving ("test before saving").
-/// `name` may be left out here.
-async fn test_input(
+/// Validate a monitor body and run it once without saving ("test before saving");
+/// `name` may be left out.
+#[utoipa::path(
+    post,
+    path = "/api/monitors/test",
+    tag = "monitors",
+    operation_id = "test_monitor",
+    request_body = MonitorInput,
+    responses((status = 200, description = "The check's outcome", body = CheckResult)),
+)]
+pub(crate) async fn test_input(
     State(state): State<AppState>,
     principal: Principal,
     ApiJson(mut input): ApiJson<MonitorInput>,
@@ -552,12 +702,15 @@ async fn test_input(
 
 // ---- incidents -----------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LimitQuery {
+    /// At most this many (1 to 500, default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     limit: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct IncidentList {
     pub incidents: Vec<Incident>,
 }
@@ -580,7 +733,16 @@ pub(crate) fn parse_limit(
     }
 }
 
-async fn incidents(
+/// A monitor's incidents, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/monitors/{id}/incidents",
+    tag = "monitors",
+    operation_id = "list_monitor_incidents",
+    params(("id" = String, Path, description = "Monitor id"), LimitQuery),
+    responses((status = 200, description = "Incidents, newest first", body = IncidentList)),
+)]
+pub(crate) async fn incidents(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(id): ApiPath<String>,

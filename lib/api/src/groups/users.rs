@@ -12,6 +12,7 @@ use sentinel_core::UnixMs;
 use sentinel_core::account::{Email, Role, UserId, check_password};
 use sentinel_store::{StoreError, User};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::auth::{password, tokens};
 use crate::{ApiError, ApiJson, ApiPath, AppState, Principal, now_ms};
@@ -19,19 +20,23 @@ use crate::{ApiError, ApiJson, ApiPath, AppState, Principal, now_ms};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/users", get(list_users).post(create_user))
-        .route("/auth/create-user", post(create_user))
+        .route("/auth/create-user", post(create_user_alias))
         .route("/api/users/{id}", patch(update_user).delete(delete_user))
 }
 
 /// A user as the API shows it (never the password hash).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
     pub id: String,
     pub email: String,
     pub role: Role,
     pub disabled: bool,
+    /// Milliseconds since the epoch.
+    #[schema(value_type = i64)]
     pub created_at: UnixMs,
+    /// Milliseconds since the epoch.
+    #[schema(value_type = i64)]
     pub updated_at: UnixMs,
 }
 
@@ -89,20 +94,32 @@ pub(crate) async fn insert_user(
     }
 }
 
+/// Every user (admins).
+#[utoipa::path(
+    get,
+    path = "/api/users",
+    tag = "users",
+    responses((status = 200, description = "Users, oldest first", body = Vec<UserView>)),
+)]
 async fn list_users(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<Vec<UserView>>, ApiError> {
-    require_admin_session(&principal)?;
+    principal.require_session()?;
+    if !principal.role.is_admin() {
+        return Err(ApiError::forbidden("admins only"));
+    }
     let users = state.accounts.list_users().await?;
     Ok(Json(users.iter().map(UserView::from).collect()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateUser {
     email: String,
     password: String,
+    /// `admin`, `monitor` or `user` (default).
+    #[schema(nullable = false)]
     role: Option<String>,
 }
 
@@ -111,6 +128,17 @@ fn parse_role(raw: &str) -> Result<Role, ApiError> {
         .ok_or_else(|| ApiError::invalid_field("role", "must be admin, monitor or user"))
 }
 
+/// Create a user with a role (admins).
+#[utoipa::path(
+    post,
+    path = "/api/users",
+    tag = "users",
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "Created", body = UserView),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+)]
 async fn create_user(
     State(state): State<AppState>,
     principal: Principal,
@@ -124,10 +152,33 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(UserView::from(&user))).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// `POST /api/users` under HeartBeat's name.
+#[utoipa::path(
+    post,
+    path = "/auth/create-user",
+    tag = "users",
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "Created", body = UserView),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+)]
+async fn create_user_alias(
+    state: State<AppState>,
+    principal: Principal,
+    body: ApiJson<CreateUser>,
+) -> Result<Response, ApiError> {
+    create_user(state, principal, body).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateUser {
+    /// `admin`, `monitor` or `user`.
+    #[schema(nullable = false)]
     role: Option<String>,
+    /// A disabled user cannot sign in; their sessions end at once.
+    #[schema(nullable = false)]
     disabled: Option<bool>,
 }
 
@@ -158,6 +209,18 @@ async fn find_user(state: &AppState, id: &str) -> Result<User, ApiError> {
         .ok_or_else(|| ApiError::not_found("user"))
 }
 
+/// Change a user's role or disable them (admins). The last enabled admin stays.
+#[utoipa::path(
+    patch,
+    path = "/api/users/{id}",
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    request_body = UpdateUser,
+    responses(
+        (status = 200, description = "The user as changed", body = UserView),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+)]
 async fn update_user(
     State(state): State<AppState>,
     principal: Principal,
@@ -190,10 +253,27 @@ async fn update_user(
         // on every request).
         state.accounts.revoke_user_refresh(&user.id).await?;
     }
-    tracing::info!(admin = %principal.user_id, user = %user.id, role = %user.role, disabled = user.disabled, "user changed");
+    tracing::info!(
+        admin = %principal.user_id,
+        user = %user.id,
+        role = %user.role,
+        disabled = user.disabled,
+        "user changed"
+    );
     Ok(Json(UserView::from(&user)))
 }
 
+/// Delete a user and their sessions and keys (admins). The last enabled admin stays.
+#[utoipa::path(
+    delete,
+    path = "/api/users/{id}",
+    tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+)]
 async fn delete_user(
     State(state): State<AppState>,
     principal: Principal,
@@ -201,8 +281,7 @@ async fn delete_user(
 ) -> Result<StatusCode, ApiError> {
     require_admin_session(&principal)?;
     let user = find_user(&state, &id).await?;
-    if user.role.is_admin() && !user.disabled && other_active_admins(&state, &user.id).await? == 0
-    {
+    if user.role.is_admin() && !user.disabled && other_active_admins(&state, &user.id).await? == 0 {
         return Err(last_admin("delete"));
     }
     if !state.accounts.delete_user(&user.id).await? {
