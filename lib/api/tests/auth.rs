@@ -1023,3 +1023,55 @@ async fn no_input_makes_the_auth_routes_fail_with_a_5xx() {
         assert!(reply.status < 500, "{query}: {}", reply.body);
     }
 }
+
+#[tokio::test]
+async fn deleting_a_user_removes_their_monitors_and_channels() {
+    use sentinel_core::MonitorInput;
+    use sentinel_store::{
+        ChannelRecord, ChannelStore, MonitorOrigin, MonitorRecord, MonitorRecords, MonitorStore,
+    };
+
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let user = app.user(&admin, "leaver@example.com", "user").await;
+    let owner = UserId(user.user_id.clone());
+    let spec = MonitorInput {
+        id: Some("leavers-site".into()),
+        name: Some("Leaver's site".into()),
+        url: Some("https://example.com/".into()),
+        ..MonitorInput::default()
+    }
+    .validate()
+    .unwrap();
+    app.store
+        .save_monitor_record(&MonitorRecord {
+            spec: spec.clone(),
+            owner: Some(owner.clone()),
+            origin: MonitorOrigin::Api,
+            created_at: 1,
+            updated_at: 1,
+        })
+        .await
+        .unwrap();
+    app.store
+        .create_channel(&ChannelRecord {
+            id: "ch-leaver".into(),
+            owner: owner.clone(),
+            name: "mine".into(),
+            kind: "slack".into(),
+            config: json!({}),
+            secret: vec![1, 2, 3],
+            key_id: "k1".into(),
+            created_at: 1,
+            updated_at: 1,
+        })
+        .await
+        .unwrap();
+
+    let reply = app
+        .delete_as(&admin, &format!("/api/users/{}", user.user_id))
+        .await;
+    assert_eq!(reply.status, 204, "{:?}", reply.json);
+    assert!(app.store.get_monitor(&spec.id).await.unwrap().is_none());
+    assert!(app.store.list_channels(Some(&owner)).await.unwrap().is_empty());
+}

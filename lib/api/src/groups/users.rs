@@ -284,6 +284,15 @@ async fn delete_user(
     if user.role.is_admin() && !user.disabled && other_active_admins(&state, &user.id).await? == 0 {
         return Err(last_admin("delete"));
     }
+    // What the user owned goes with them: their monitors stop being checked and their
+    // channels (with encrypted secrets) are not left behind.
+    for record in state.accounts.list_monitor_records(Some(&user.id)).await? {
+        state.stores.delete_monitor(&record.spec.id).await?;
+        state.events.removed(&record.spec.id);
+    }
+    for channel in state.accounts.list_channels(Some(&user.id)).await? {
+        state.accounts.delete_channel(&channel.id).await?;
+    }
     if !state.accounts.delete_user(&user.id).await? {
         return Err(ApiError::not_found("user"));
     }
