@@ -5,7 +5,7 @@
 //! 404), `admin` and `monitor` see all; only owners and admins change them, and
 //! monitors from the config file are read-only here (403 `read_only_monitor`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -218,11 +218,7 @@ async fn view(
 ) -> Result<MonitorView, ApiError> {
     let stats = window(state, &record.spec.id, Period::Day, now).await?;
     let writable = may_modify(principal, record);
-    let status = match (live, record.spec.paused) {
-        (_, true) => Status::Paused,
-        (Some(l), false) => l.status,
-        (None, false) => Status::Pending,
-    };
+    let status = status_of(&record.spec, live);
     Ok(MonitorView {
         input: if writable {
             record.spec.to_input()
@@ -243,6 +239,16 @@ async fn view(
         created_at: record.created_at,
         updated_at: record.updated_at,
     })
+}
+
+/// Paused specs are paused whatever the live state says (the engine may not have
+/// caught up yet); a monitor never checked is pending.
+fn status_of(spec: &MonitorSpec, live: Option<&LiveState>) -> Status {
+    match (live, spec.paused) {
+        (_, true) => Status::Paused,
+        (Some(l), false) => l.status,
+        (None, false) => Status::Pending,
+    }
 }
 
 async fn view_one(
@@ -304,13 +310,17 @@ pub(crate) async fn list(
     let wanted_status = query.status.as_deref().map(parse_status).transpose()?;
     let all = principal.role.reads_everything();
     let owner_filter = (!all).then_some(&principal.user_id);
-    let records: HashMap<MonitorId, MonitorRecord> = state
-        .accounts
-        .list_monitor_records(owner_filter)
-        .await?
-        .into_iter()
-        .map(|r| (r.spec.id.clone(), r))
-        .collect();
+    let mut records = state.accounts.list_monitor_records(owner_filter).await?;
+    if all {
+        // Adapters that keep config monitors apart from the records: add those.
+        let known: HashSet<MonitorId> = records.iter().map(|r| r.spec.id.clone()).collect();
+        for spec in state.stores.list_monitors().await? {
+            if !known.contains(&spec.id) {
+                records.push(config_record(spec));
+            }
+        }
+        records.sort_by(|a, b| a.spec.id.cmp(&b.spec.id));
+    }
     let states: HashMap<MonitorId, LiveState> = state
         .stores
         .list_states()
@@ -320,14 +330,7 @@ pub(crate) async fn list(
         .collect();
     let now = now_ms();
     let mut monitors = Vec::new();
-    for spec in state.stores.list_monitors().await? {
-        let record = match records.get(&spec.id) {
-            Some(r) => MonitorRecord { spec, ..r.clone() },
-            // Another user's record (filtered out above) must not turn into a config
-            // monitor: look it up before treating it as one.
-            None if all => config_record(spec),
-            None => continue,
-        };
+    for record in records {
         if !principal.can_see(record.owner.as_ref()) {
             continue;
         }
@@ -336,18 +339,11 @@ pub(crate) async fn list(
         {
             continue;
         }
-        let item = view(
-            &state,
-            &principal,
-            &record,
-            states.get(&record.spec.id),
-            now,
-        )
-        .await?;
-        if wanted_status.is_some_and(|s| s != item.status) {
+        let live = states.get(&record.spec.id);
+        if wanted_status.is_some_and(|s| s != status_of(&record.spec, live)) {
             continue;
         }
-        monitors.push(item);
+        monitors.push(view(&state, &principal, &record, live, now).await?);
     }
     Ok(Json(MonitorList { monitors }))
 }
