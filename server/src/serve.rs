@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use sentinel_api::alert_routing::AccountChannels;
 use sentinel_api::{AccountStores, ApiSettings, AppState, MonitorEvents};
 use sentinel_core::{MonitorId, MonitorSpec};
 use sentinel_embedded::FolderBlobStore;
@@ -211,11 +212,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         CheckStage::new(Arc::clone(&store), prober, config.max_in_flight)
             .with_reminders(config.reminder_every),
     );
-    let notifier = Arc::new(Notifier::new(
-        Arc::clone(&store),
-        channels,
-        RetryPolicy::default(),
-    ));
+    // Config monitors alert the file's channels; API monitors their owner's channels.
+    let routing = AccountChannels {
+        config_channels: channels.clone(),
+        accounts: Arc::clone(&store) as Arc<dyn AccountStores>,
+        keyring: settings.encryption.clone(),
+        deps: deps.clone(),
+    };
+    let notifier = Arc::new(
+        Notifier::new(Arc::clone(&store), channels, RetryPolicy::default())
+            .with_source(Arc::new(routing)),
+    );
     let shutdown = CancellationToken::new();
     let monitors = store.list_monitors().await?;
     let (engine, engine_done) = Engine::spawn(

@@ -12,6 +12,7 @@ use sentinel_store::{
     UserStore,
 };
 
+pub mod alert_routing;
 pub mod auth;
 pub mod crypto;
 pub mod error;

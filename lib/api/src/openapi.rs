@@ -50,6 +50,7 @@ use std::sync::LazyLock;
 
 use axum::http::HeaderMap;
 use axum::response::Response;
+use serde_json::Value;
 use sentinel_core::FieldError;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::Operation;
@@ -108,7 +109,7 @@ pub const API_KEY_HEADER_SCHEME: &str = "api_key_header";
         ),
     ),
     security(("jwt" = []), ("api_key" = []), ("api_key_header" = [])),
-    modifiers(&SecuritySchemes, &CommonResponses, &NamedAliases),
+    modifiers(&SecuritySchemes, &CommonResponses, &SerdeFixups),
     tags(
         (name = "public", description = "No credentials: health, status page, badges"),
         (name = "docs", description = "This document"),
@@ -335,56 +336,100 @@ fn add_common_responses(path: &str, operation: &mut Operation) {
     }
 }
 
-/// Type aliases are not types to the derive macros: a field of type
-/// [`sentinel_core::UnixMs`] (`= i64`) becomes a reference to a schema named `i64`. This
-/// renames that schema to `UnixMs` and says what it is, so no handler has to annotate
-/// its timestamp fields.
-struct NamedAliases;
+/// Rewrites what the derive macros get wrong for serde, on the JSON form of the document:
+///
+/// - Type aliases are not types to the macros: a field of type [`sentinel_core::UnixMs`]
+///   (`= i64`) becomes a reference to a schema named `i64`. That schema is renamed
+///   `UnixMs` and says what it is, so no handler has to annotate its timestamp fields.
+/// - `#[serde(flatten)]` becomes `allOf: [{$ref: Inner}, {...outer fields}]`. When
+///   `Inner` refuses unknown fields (`deny_unknown_fields`, so `additionalProperties:
+///   false`), no value can match both: the reference is replaced by a copy of `Inner`
+///   without that restriction (e.g. `MonitorView` flattening `MonitorInput`). `Inner`
+///   itself stays strict where it is used alone (request bodies).
+struct SerdeFixups;
 
-impl Modify for NamedAliases {
+impl Modify for SerdeFixups {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        const FROM: &str = "#/components/schemas/i64";
-        const TO: &str = "#/components/schemas/UnixMs";
-        let Ok(mut value) = serde_json::to_value(&*openapi) else {
+        let Ok(mut doc) = serde_json::to_value(&*openapi) else {
             return;
         };
-        let Some(schemas) = value
-            .pointer_mut("/components/schemas")
-            .and_then(serde_json::Value::as_object_mut)
-        else {
-            return;
-        };
-        if schemas.remove("i64").is_none() {
-            return;
+        rename_alias(&mut doc, "i64", "UnixMs", "Milliseconds since the Unix epoch (UTC)");
+        open_flattened(&mut doc);
+        if let Ok(fixed) = serde_json::from_value(doc) {
+            *openapi = fixed;
         }
-        schemas.insert(
-            "UnixMs".to_owned(),
-            serde_json::json!({
-                "type": "integer",
-                "format": "int64",
-                "description": "Milliseconds since the Unix epoch (UTC)",
-            }),
-        );
-        fn rewrite(value: &mut serde_json::Value) {
-            match value {
-                serde_json::Value::Object(map) => {
-                    for (key, child) in map.iter_mut() {
-                        if key == "$ref" && child.as_str() == Some(FROM) {
-                            *child = serde_json::Value::from(TO);
-                        } else {
-                            rewrite(child);
+    }
+}
+
+const SCHEMAS: &str = "#/components/schemas/";
+
+fn rename_alias(doc: &mut Value, from: &str, to: &str, description: &str) {
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let Some(mut schema) = schemas.remove(from) else {
+        return;
+    };
+    schema["description"] = Value::from(description);
+    schemas.insert(to.to_owned(), schema);
+    let (from, to) = (format!("{SCHEMAS}{from}"), format!("{SCHEMAS}{to}"));
+    fn rewrite(value: &mut Value, from: &str, to: &str) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    if key == "$ref" && child.as_str() == Some(from) {
+                        *child = Value::from(to);
+                    } else {
+                        rewrite(child, from, to);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| rewrite(v, from, to)),
+            _ => {}
+        }
+    }
+    rewrite(doc, &from, &to);
+}
+
+fn open_flattened(doc: &mut Value) {
+    let schemas = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    // The strict schema a `$ref` names, as an open copy.
+    let opened = |member: &Value| -> Option<Value> {
+        let name = member.get("$ref")?.as_str()?.strip_prefix(SCHEMAS)?;
+        let mut schema = schemas.get(name)?.clone();
+        let object = schema.as_object_mut()?;
+        if object.get("additionalProperties") != Some(&Value::Bool(false)) {
+            return None;
+        }
+        object.remove("additionalProperties");
+        Some(schema)
+    };
+    fn walk(value: &mut Value, opened: &dyn Fn(&Value) -> Option<Value>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::Array(members)) = map.get_mut("allOf")
+                    && members.len() > 1
+                {
+                    for member in members.iter_mut() {
+                        if let Some(open) = opened(member) {
+                            *member = open;
                         }
                     }
                 }
-                serde_json::Value::Array(items) => items.iter_mut().for_each(rewrite),
-                _ => {}
+                map.values_mut().for_each(|v| walk(v, opened));
             }
-        }
-        rewrite(&mut value);
-        if let Ok(renamed) = serde_json::from_value(value) {
-            *openapi = renamed;
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, opened)),
+            _ => {}
         }
     }
+    walk(doc, &opened);
 }
 
 /// The document as served: built once, with its ETag.

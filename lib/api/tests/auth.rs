@@ -1073,5 +1073,11 @@ async fn deleting_a_user_removes_their_monitors_and_channels() {
         .await;
     assert_eq!(reply.status, 204, "{:?}", reply.json);
     assert!(app.store.get_monitor(&spec.id).await.unwrap().is_none());
-    assert!(app.store.list_channels(Some(&owner)).await.unwrap().is_empty());
+    assert!(
+        app.store
+            .list_channels(Some(&owner))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -12,7 +12,7 @@ pub mod schedule;
 
 pub use checks::{BatchReport, CheckStage};
 pub use engine::{Alert, Engine, EngineConfig, EngineHandle, EngineStats, spawn_notifier};
-pub use notify::{Notifier, RetryPolicy};
+pub use notify::{ChannelSource, Notifier, RetryPolicy, select_channels};
 
 /// Wall-clock milliseconds since the Unix epoch.
 pub fn now_ms() -> sentinel_core::UnixMs {

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sentinel_core::Transition;
 use sentinel_core::alert::AlertMessage;
+use sentinel_core::{MonitorSpec, Transition};
 use sentinel_store::{AlertLedger, Delivery, DeliveryStatus, MonitorStore, StoreError};
 use tracing::{info, instrument, warn};
 
@@ -39,9 +39,32 @@ pub struct NotifyReport {
     pub duplicates: Vec<String>,
 }
 
+/// Which channels a monitor's alerts go to. The config file's channels are static;
+/// channels users create through the API are looked up per alert.
+#[async_trait::async_trait]
+pub trait ChannelSource: Send + Sync {
+    async fn channels_for(
+        &self,
+        spec: &MonitorSpec,
+    ) -> Result<Vec<Arc<dyn AlertChannel>>, StoreError>;
+}
+
+/// The channels named in a monitor's `alerts` (all of them when it names none).
+pub fn select_channels(
+    channels: &[Arc<dyn AlertChannel>],
+    spec: &MonitorSpec,
+) -> Vec<Arc<dyn AlertChannel>> {
+    channels
+        .iter()
+        .filter(|c| spec.alerts.is_empty() || spec.alerts.iter().any(|a| a == c.name()))
+        .cloned()
+        .collect()
+}
+
 pub struct Notifier<S: ?Sized> {
     stores: Arc<S>,
     channels: Vec<Arc<dyn AlertChannel>>,
+    source: Option<Arc<dyn ChannelSource>>,
     retry: RetryPolicy,
 }
 
@@ -53,8 +76,15 @@ where
         Self {
             stores,
             channels,
+            source: None,
             retry,
         }
+    }
+
+    /// Looks channels up per alert through `source` instead of the static list.
+    pub fn with_source(mut self, source: Arc<dyn ChannelSource>) -> Self {
+        self.source = Some(source);
+        self
     }
 
     pub fn channels(&self) -> &[Arc<dyn AlertChannel>] {
@@ -85,11 +115,11 @@ where
             return Ok(report);
         };
         let message = AlertMessage::for_transition(&spec, transition);
-        let targets = self
-            .channels
-            .iter()
-            .filter(|c| spec.alerts.is_empty() || spec.alerts.iter().any(|a| a == c.name()));
-        for channel in targets {
+        let targets = match &self.source {
+            Some(source) => source.channels_for(&spec).await?,
+            None => select_channels(&self.channels, &spec),
+        };
+        for channel in &targets {
             let now = crate::now_ms();
             let delivery = Delivery {
                 key: format!("{}:{}", message.idempotency_key, channel.name()),
