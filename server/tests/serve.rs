@@ -292,6 +292,9 @@ monitors:
         "only public monitors"
     );
     assert_eq!(page["overall"], "up");
+    assert_eq!(page["system"]["store"], "ok");
+    assert_eq!(page["system"]["scheduler"], "ok", "{page}");
+    assert!(page["system"]["scheduler_last_tick"].as_i64().is_some());
 
     servers.healthy.store(false, Ordering::SeqCst);
     let down = sentinel.wait_status("target", "down").await;

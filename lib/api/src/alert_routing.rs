@@ -53,7 +53,7 @@ impl ChannelSource for AccountChannels {
         };
         let mut channels = Vec::new();
         for record in self.accounts.list_channels(Some(&owner)).await? {
-            if !spec.alerts.is_empty() && !spec.alerts.iter().any(|a| *a == record.name) {
+            if !spec.alerts.is_empty() && !spec.alerts.contains(&record.name) {
                 continue;
             }
             match build_channel(&self.keyring, &record, &self.deps) {

@@ -123,8 +123,13 @@ pub fn layers_with(
         .layer(from_fn_with_state(state.clone(), security_headers))
 }
 
+/// Public reads (badges behind shared image proxies, status pages, the API document)
+/// are not counted; everything else under `/api/` is.
 fn is_rate_limited_path(path: &str) -> bool {
-    path.starts_with("/api/") && !path.starts_with("/api/public/")
+    path.starts_with("/api/")
+        && !path.starts_with("/api/public/")
+        && !path.starts_with("/api/status/")
+        && path != "/api/openapi.json"
 }
 
 async fn guard_layer(State(guard): State<Guard>, mut req: Request, next: Next) -> Response {

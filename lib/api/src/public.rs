@@ -85,7 +85,46 @@ pub struct PublicStatus {
     /// when some are pending/paused, or `unknown` with no monitors.
     pub overall: String,
     pub monitors: Vec<PublicMonitor>,
+    /// Sentinel's own health: whether its store answers and its scheduler runs.
+    pub system: SystemStatus,
     pub generated_at: UnixMs,
+}
+
+/// The seed's system status: components of Sentinel itself.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SystemStatus {
+    /// `ok` when every component is ok, else `degraded`.
+    pub status: String,
+    /// `ok` (it answered this request).
+    pub store: String,
+    /// `ok` (ticked in the last 30 s), `stalled`, or `not_running` (no scheduler in this
+    /// process, e.g. an API-only Lambda).
+    pub scheduler: String,
+    /// When the scheduler last ticked (ms since epoch).
+    pub scheduler_last_tick: Option<UnixMs>,
+}
+
+/// A scheduler tick older than this means the scheduler is stuck.
+const SCHEDULER_STALL_MS: i64 = 30_000;
+
+fn system_status(state: &AppState, now: UnixMs) -> SystemStatus {
+    let last_tick = state.last_tick.as_ref().and_then(|f| f());
+    let scheduler = match (&state.last_tick, last_tick) {
+        (None, _) => "not_running",
+        (Some(_), Some(t)) if now - t <= SCHEDULER_STALL_MS => "ok",
+        (Some(_), _) => "stalled",
+    };
+    let status = if scheduler == "stalled" {
+        "degraded"
+    } else {
+        "ok"
+    };
+    SystemStatus {
+        status: status.to_owned(),
+        store: "ok".to_owned(),
+        scheduler: scheduler.to_owned(),
+        scheduler_last_tick: last_tick,
+    }
 }
 
 async fn window(
@@ -171,6 +210,7 @@ pub(crate) async fn status_page(
     Ok(Json(PublicStatus {
         overall: overall.to_owned(),
         monitors: out,
+        system: system_status(&state, now),
         generated_at: now,
     }))
 }

@@ -136,6 +136,9 @@ async fn status_json_lists_only_public_monitors_with_uptime() {
     // Stored verbatim, escaped by JSON.
     assert_eq!(monitors[0]["name"], "Web <script>alert(1)</script>");
     assert_eq!(json["overall"], "up");
+    // No scheduler in this process (an API-only Lambda looks like this).
+    assert_eq!(json["system"]["scheduler"], "not_running");
+    assert_eq!(json["system"]["store"], "ok");
 }
 
 #[tokio::test]

@@ -206,10 +206,17 @@ async fn run_scheduler<S>(
     let permits = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
     let tracker = TaskTracker::new();
     loop {
+        let now = crate::now_ms();
+        // The tick is the scheduler's heartbeat (status page), so it wakes at least
+        // every few seconds even with nothing due.
+        stats
+            .last_tick_ms
+            .store(u64::try_from(now).unwrap_or(0), Ordering::Relaxed);
         let wait = match timetable.next_due_at() {
-            Some(due) => Duration::from_millis(u64::try_from(due - crate::now_ms()).unwrap_or(0)),
-            None => Duration::from_secs(3600),
-        };
+            Some(due) => Duration::from_millis(u64::try_from(due - now).unwrap_or(0)),
+            None => HEARTBEAT,
+        }
+        .min(HEARTBEAT);
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => break,
@@ -245,6 +252,9 @@ async fn run_scheduler<S>(
     tracker.wait().await;
     info!("in-flight checks recorded");
 }
+
+/// Longest the scheduler sleeps between ticks.
+const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// How far back start-up looks for alerts a previous run may not have sent.
 const RESEND_WINDOW_MS: i64 = 3_600_000;
