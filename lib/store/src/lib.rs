@@ -56,7 +56,9 @@ pub trait MonitorStore: Send + Sync {
     async fn get_monitor(&self, id: &MonitorId) -> StoreResult<Option<MonitorSpec>>;
     /// All monitors, ordered by id.
     async fn list_monitors(&self) -> StoreResult<Vec<MonitorSpec>>;
-    /// Returns whether it existed.
+    /// Deletes the monitor and everything recorded under its id (check results,
+    /// rollups, live state, incidents, alert deliveries): ids are reused, and a new
+    /// monitor must not inherit an old one's history. Returns whether it existed.
     async fn delete_monitor(&self, id: &MonitorId) -> StoreResult<bool>;
 }
 

@@ -226,6 +226,8 @@ async fn delete_key(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     principal.require_write()?;
+    // Keys do not manage keys (a leaked key must not revoke the others).
+    principal.require_session()?;
     let any_owner = principal.role.is_admin() && principal.method == AuthMethod::Session;
     let owner = (!any_owner).then_some(&principal.user_id);
     if state.accounts.delete_key(&id, owner).await? {

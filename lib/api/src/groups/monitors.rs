@@ -382,6 +382,9 @@ pub(crate) async fn create(
     principal.require_write()?;
     let explicit_id = input.id.is_some();
     let mut spec = input.validate().map_err(ApiError::Validation)?;
+    if spec.public {
+        require_public_rights(&principal)?;
+    }
     if id_taken(&state, &spec.id).await? {
         if explicit_id {
             return Err(ApiError::Conflict {
@@ -468,6 +471,19 @@ pub(crate) async fn get_test_alias(
     get_one_inner(&state, &principal, TEST_ID).await
 }
 
+/// The public status page and badges belong to the instance: only admins put monitors
+/// on them.
+fn require_public_rights(principal: &Principal) -> Result<(), ApiError> {
+    if principal.role.is_admin() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden {
+            code: "public_requires_admin",
+            message: "only admins can make a monitor public".into(),
+        })
+    }
+}
+
 /// Merges the given fields over the stored monitor (JSON merge-patch: `null` resets a
 /// field to its default) and validates the result as a whole.
 fn merge_patch(spec: &MonitorSpec, patch: Value) -> Result<MonitorSpec, ApiError> {
@@ -499,7 +515,11 @@ async fn update_inner(
     body: Value,
 ) -> Result<Json<MonitorView>, ApiError> {
     let mut record = load_modifiable(state, principal, id).await?;
+    let was_public = record.spec.public;
     record.spec = merge_patch(&record.spec, body)?;
+    if record.spec.public && !was_public {
+        require_public_rights(principal)?;
+    }
     record.updated_at = now_ms();
     save(state, &record).await?;
     Ok(Json(view_one(state, principal, &record).await?))

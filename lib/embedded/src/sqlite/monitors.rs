@@ -111,10 +111,23 @@ impl MonitorStore for SqliteStore {
     #[tracing::instrument(level = "debug", skip_all, fields(monitor_id = %id))]
     async fn delete_monitor(&self, id: &MonitorId) -> StoreResult<bool> {
         let id = id.to_string();
+        // Everything recorded under the id goes with it: ids are reused, and the next
+        // monitor with this id (maybe another user's) must not inherit its history.
         self.write(move |conn| {
-            let deleted = conn
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let deleted = tx
                 .prepare_cached("DELETE FROM monitors WHERE id = ?1")?
-                .execute([id])?;
+                .execute([&id])?;
+            for table in [
+                "check_results",
+                "rollups",
+                "live_states",
+                "incidents",
+                "deliveries",
+            ] {
+                tx.execute(&format!("DELETE FROM {table} WHERE monitor_id = ?1"), [&id])?;
+            }
+            tx.commit()?;
             Ok(deleted > 0)
         })
         .await
