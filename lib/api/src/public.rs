@@ -7,12 +7,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sentinel_core::badge::Badge;
-use sentinel_core::stats::{Granularity, Period, Rollup, WindowStats, plan_window, window_stats};
+use sentinel_core::stats::Period;
 use sentinel_core::{LiveState, MonitorId, MonitorSpec, Status, UnixMs};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::groups::metrics::window;
 use crate::{ApiError, ApiPath, ApiQuery, AppState, now_ms};
 
 pub const BADGE_CACHE_CONTROL: &str = "public, max-age=60, stale-while-revalidate=300";
@@ -125,26 +126,6 @@ fn system_status(state: &AppState, now: UnixMs) -> SystemStatus {
         scheduler: scheduler.to_owned(),
         scheduler_last_tick: last_tick,
     }
-}
-
-async fn window(
-    state: &AppState,
-    id: &MonitorId,
-    period: Period,
-    now: UnixMs,
-) -> Result<WindowStats, ApiError> {
-    let plan = plan_window(now - period.duration_ms(), now);
-    let mut rollups: Vec<Rollup> = Vec::new();
-    for (granularity, (from, to)) in [
-        (Granularity::Hour, plan.hours_before),
-        (Granularity::Day, plan.days),
-        (Granularity::Hour, plan.hours_after),
-    ] {
-        if from < to {
-            rollups.extend(state.stores.rollups(id, granularity, from, to).await?);
-        }
-    }
-    Ok(window_stats(&rollups))
 }
 
 async fn public_monitor(state: &AppState, raw_id: &str) -> Result<MonitorSpec, ApiError> {
