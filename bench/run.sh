@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
 # Sentinel's benchmarks (see bench/RESULTS.md). Builds the release binaries first.
 #
-#   bench/run.sh            # all three
+#   bench/run.sh            # all four
 #   bench/run.sh tls        # CPU per fresh HTTPS check vs curl
 #   bench/run.sh engine     # the engine at 10,000 monitors / 60 s (4 minutes)
 #   bench/run.sh stats      # 90-day window from rollups vs a raw scan
+#   bench/run.sh api        # the API under wrk (100 monitors, badges) and login vs PBKDF2
 #
 # Environment: CARGO_TARGET_DIR (default: the workspace's target/), ENGINE_DURATION
 # (seconds, default 240: one warm-up interval + 3 steady minutes), TLS_N (checks per
-# run, default 2000). Results: printed, and appended as JSON lines to bench/out/.
+# run, default 2000); for `api` see bench/api.sh (API_DURATION, API_REPS, …).
+# Results: printed, and appended as JSON lines to bench/out/.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 what="${1:-all}"
-case "$what" in all|tls|engine|stats) ;; *)
-    echo "usage: $0 [all|tls|engine|stats]" >&2; exit 2 ;;
+case "$what" in all|tls|engine|stats|api) ;; *)
+    echo "usage: $0 [all|tls|engine|stats|api]" >&2; exit 2 ;;
 esac
 
-cargo build --release -p sentinel-bench
+if [[ "$what" == all || "$what" == api ]]; then
+    cargo build --release -p sentinel-bench -p sentinel-server
+else
+    cargo build --release -p sentinel-bench
+fi
 bin="${CARGO_TARGET_DIR:-target}/release"
 out="bench/out"
 mkdir -p "$out"
@@ -45,4 +51,8 @@ fi
 
 if [[ "$what" == all || "$what" == stats ]]; then
     "$bin/bench-stats" --days 90 --json "$out/stats.jsonl"
+fi
+
+if [[ "$what" == all || "$what" == api ]]; then
+    bench/api.sh
 fi
