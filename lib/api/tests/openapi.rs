@@ -3,6 +3,8 @@
 //! `.route(...)` in the route groups is documented.
 
 use std::collections::{BTreeMap, BTreeSet};
+mod support;
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -10,12 +12,9 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use sentinel_api::openapi::ApiDoc;
-use sentinel_api::{AccountStores, ApiSettings, AppState, NoMonitorEvents, with_fallbacks};
-use sentinel_embedded::FolderBlobStore;
+use sentinel_api::{NoMonitorEvents, with_fallbacks};
 use sentinel_embedded::SqliteStore;
-use sentinel_embedded::mail::OutboxMailer;
-use sentinel_probe::{ProbeSettings, Prober};
-use sentinel_store::Stores;
+use sentinel_probe::ProbeSettings;
 use serde_json::Value;
 use tower::ServiceExt;
 use utoipa::OpenApi;
@@ -27,22 +26,13 @@ const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "op
 async fn app() -> Router {
     let store = Arc::new(SqliteStore::open_in_memory().await.unwrap());
     let dir = tempfile::tempdir().unwrap().keep();
-    let settings = ApiSettings::from_lookup(|name| match name {
-        "JWT_SECRET" => Some("a-test-secret-that-is-long-enough-0123".into()),
-        "ENCRYPTION_KEYS" => Some(format!("k1:{}", "ab".repeat(32))),
-        _ => None,
-    })
-    .unwrap();
-    let state = AppState {
-        stores: Arc::clone(&store) as Arc<dyn Stores>,
-        accounts: Arc::clone(&store) as Arc<dyn AccountStores>,
-        blobs: Arc::new(FolderBlobStore::new(dir.join("blobs"))),
-        mailer: Arc::new(OutboxMailer::new(dir.join("outbox"))),
-        settings: Arc::new(settings),
-        events: Arc::new(NoMonitorEvents),
-        prober: Prober::new(ProbeSettings::default()).unwrap(),
-        last_tick: None,
-    };
+    let state = support::state_over(
+        &store,
+        &dir,
+        support::test_settings(),
+        Arc::new(NoMonitorEvents),
+        ProbeSettings::default(),
+    );
     with_fallbacks(sentinel_api::groups::all_routes()).with_state(state)
 }
 

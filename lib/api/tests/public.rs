@@ -1,19 +1,19 @@
 //! The public route group over a real SQLite store, driven with `oneshot`.
 
+mod support;
+
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
-use sentinel_api::{AccountStores, ApiSettings, AppState, NoMonitorEvents, public, with_fallbacks};
+use sentinel_api::{NoMonitorEvents, public, with_fallbacks};
 use sentinel_core::check::{CheckResult, Timings};
 use sentinel_core::monitor::DurationInput;
 use sentinel_core::{LiveState, MonitorInput, MonitorSpec, Status};
-use sentinel_embedded::FolderBlobStore;
 use sentinel_embedded::SqliteStore;
-use sentinel_embedded::mail::OutboxMailer;
-use sentinel_probe::{ProbeSettings, Prober};
-use sentinel_store::{LiveStateStore, MonitorStore, PingLog, Stores};
+use sentinel_probe::ProbeSettings;
+use sentinel_store::{LiveStateStore, MonitorStore, PingLog};
 use tower::ServiceExt;
 
 fn spec(id: &str, name: &str, public: bool) -> MonitorSpec {
@@ -72,22 +72,13 @@ async fn app() -> (axum::Router, Arc<SqliteStore>) {
     live.last_response_ms = Some(199.0);
     store.compare_and_set(&live, None).await.unwrap();
     let dir = tempfile::tempdir().unwrap().keep();
-    let settings = ApiSettings::from_lookup(|name| match name {
-        "JWT_SECRET" => Some("a-test-secret-that-is-long-enough-0123".into()),
-        "ENCRYPTION_KEYS" => Some(format!("k1:{}", "ab".repeat(32))),
-        _ => None,
-    })
-    .unwrap();
-    let state = AppState {
-        stores: Arc::clone(&store) as Arc<dyn Stores>,
-        accounts: Arc::clone(&store) as Arc<dyn AccountStores>,
-        blobs: Arc::new(FolderBlobStore::new(dir.join("blobs"))),
-        mailer: Arc::new(OutboxMailer::new(dir.join("outbox"))),
-        settings: Arc::new(settings),
-        events: Arc::new(NoMonitorEvents),
-        prober: Prober::new(ProbeSettings::default()).unwrap(),
-        last_tick: None,
-    };
+    let state = support::state_over(
+        &store,
+        &dir,
+        support::test_settings(),
+        Arc::new(NoMonitorEvents),
+        ProbeSettings::default(),
+    );
     // As `sentinel serve` does: fallbacks once, on the merged router.
     (with_fallbacks(public::routes()).with_state(state), store)
 }

@@ -40,6 +40,26 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 
 /// Settings as in production, except a general rate limit high enough for any test.
+/// The app state over `store`, with blobs and the mail outbox in `dir` (no scheduler).
+pub fn state_over(
+    store: &Arc<SqliteStore>,
+    dir: &std::path::Path,
+    settings: ApiSettings,
+    events: Arc<dyn MonitorEvents>,
+    probe: ProbeSettings,
+) -> AppState {
+    AppState {
+        stores: Arc::clone(store) as Arc<dyn Stores>,
+        accounts: Arc::clone(store) as Arc<dyn AccountStores>,
+        blobs: Arc::new(FolderBlobStore::new(dir.join("blobs"))),
+        mailer: Arc::new(OutboxMailer::new(dir.join("outbox"))),
+        settings: Arc::new(settings),
+        events,
+        prober: Prober::new(probe).expect("prober"),
+        last_tick: None,
+    }
+}
+
 pub fn test_settings() -> ApiSettings {
     let mut settings = ApiSettings::from_lookup(|name| match name {
         "JWT_SECRET" => Some(TEST_JWT_SECRET.to_owned()),
@@ -81,16 +101,7 @@ impl TestAppBuilder {
         let store = Arc::new(SqliteStore::open_in_memory().await.expect("sqlite store"));
         let outbox = dir.path().join("outbox");
         let blobs = dir.path().join("blobs");
-        let state = AppState {
-            stores: Arc::clone(&store) as Arc<dyn Stores>,
-            accounts: Arc::clone(&store) as Arc<dyn AccountStores>,
-            blobs: Arc::new(FolderBlobStore::new(&blobs)),
-            mailer: Arc::new(OutboxMailer::new(&outbox)),
-            settings: Arc::new(self.settings),
-            events: self.events,
-            prober: Prober::new(self.probe).expect("prober"),
-            last_tick: None,
-        };
+        let state = state_over(&store, dir.path(), self.settings, self.events, self.probe);
         let app = middleware::layers(with_fallbacks(groups::all_routes()), &state)
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
