@@ -92,6 +92,7 @@ pub const API_KEY_HEADER_SCHEME: &str = "api_key_header";
         crate::public::health,
         crate::public::status_page,
         crate::public::monitor_status,
+        crate::public::monitor_days,
         crate::public::badge_svg,
         crate::public::badge_json,
         crate::public::status_badge_alias,

@@ -1,5 +1,7 @@
 //! Public, read-only routes: health, status JSON and SVG badges of public monitors.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -7,13 +9,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sentinel_core::badge::Badge;
-use sentinel_core::stats::Period;
+use sentinel_core::stats::{CheckCounts, DAY_MS, Granularity, Period, Rollup};
 use sentinel_core::{LiveState, MonitorId, MonitorSpec, Status, UnixMs};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::groups::metrics::window;
+use crate::groups::metrics::{iso, uptimes, window};
 use crate::{ApiError, ApiPath, ApiQuery, AppState, now_ms};
 
 pub const BADGE_CACHE_CONTROL: &str = "public, max-age=60, stale-while-revalidate=300";
@@ -23,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/health", get(health))
         .route("/api/public/status", get(status_page))
         .route("/api/public/monitors/{id}/status", get(monitor_status))
+        .route("/api/public/monitors/{id}/days", get(monitor_days))
         .route("/api/public/monitors/{id}/badge.svg", get(badge_svg))
         .route("/api/public/monitors/{id}/badge.json", get(badge_json))
         .route("/api/status/{id}", get(status_badge_alias))
@@ -136,28 +139,22 @@ async fn public_monitor(state: &AppState, raw_id: &str) -> Result<MonitorSpec, A
     }
 }
 
-async fn describe(
-    state: &AppState,
-    spec: &MonitorSpec,
-    live: Option<LiveState>,
-    now: UnixMs,
-) -> Result<PublicMonitor, ApiError> {
-    let stats = window(state, &spec.id, Period::Day, now).await?;
+fn describe(spec: &MonitorSpec, live: Option<LiveState>, uptime_24h: Option<f64>) -> PublicMonitor {
     let status = match (&live, spec.paused) {
         (_, true) => Status::Paused,
         (Some(l), false) => l.status,
         (None, false) => Status::Pending,
     };
-    Ok(PublicMonitor {
+    PublicMonitor {
         id: spec.id.to_string(),
         name: spec.name.clone(),
         status,
         since: live.as_ref().map(|l| l.since),
-        uptime_24h: stats.uptime_pct,
+        uptime_24h,
         last_check_at: live.as_ref().and_then(|l| l.last_check_at),
         last_response_ms: live.as_ref().and_then(|l| l.last_response_ms),
         tags: spec.tags.clone(),
-    })
+    }
 }
 
 /// The public status page: every public monitor and the overall status.
@@ -172,13 +169,26 @@ pub(crate) async fn status_page(
     State(state): State<AppState>,
 ) -> Result<Json<PublicStatus>, ApiError> {
     let now = now_ms();
-    let monitors = state.stores.list_monitors().await?;
-    let states = state.stores.list_states().await?;
-    let mut out = Vec::new();
-    for spec in monitors.iter().filter(|m| m.public) {
-        let live = states.iter().find(|s| s.monitor_id == spec.id).cloned();
-        out.push(describe(&state, spec, live, now).await?);
-    }
+    let monitors: Vec<MonitorSpec> = state
+        .stores
+        .list_monitors()
+        .await?
+        .into_iter()
+        .filter(|m| m.public)
+        .collect();
+    let mut states: HashMap<MonitorId, LiveState> = state
+        .stores
+        .list_states()
+        .await?
+        .into_iter()
+        .map(|s| (s.monitor_id.clone(), s))
+        .collect();
+    let ids: Vec<MonitorId> = monitors.iter().map(|m| m.id.clone()).collect();
+    let uptime = uptimes(&state, &ids, Period::Day, now).await?;
+    let out: Vec<PublicMonitor> = monitors
+        .iter()
+        .map(|spec| describe(spec, states.remove(&spec.id), uptime.get(&spec.id).copied()))
+        .collect();
     let overall = if out.is_empty() {
         "unknown"
     } else if out.iter().any(|m| m.status == Status::Down) {
@@ -214,7 +224,107 @@ pub(crate) async fn monitor_status(
 ) -> Result<Json<PublicMonitor>, ApiError> {
     let spec = public_monitor(&state, &id).await?;
     let live = state.stores.get_state(&spec.id).await?;
-    Ok(Json(describe(&state, &spec, live, now_ms()).await?))
+    let uptime = uptimes(
+        &state,
+        std::slice::from_ref(&spec.id),
+        Period::Day,
+        now_ms(),
+    )
+    .await?;
+    Ok(Json(describe(&spec, live, uptime.get(&spec.id).copied())))
+}
+
+/// One UTC day of a public monitor, for uptime bars.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DayUptime {
+    /// `YYYY-MM-DD` (UTC).
+    #[schema(example = "2026-11-25")]
+    pub date: String,
+    /// Start of the day (ms since epoch).
+    pub start: UnixMs,
+    pub checks: u64,
+    pub up: u64,
+    /// `null` when there were no checks that day.
+    pub uptime_pct: Option<f64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MonitorDays {
+    pub monitor_id: String,
+    /// Oldest first, exactly `days` entries, the last one today (so far).
+    pub days: Vec<DayUptime>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DaysQuery {
+    /// How many days back, today included: 1 to 90 (default 90).
+    #[param(minimum = 1, maximum = 90)]
+    days: Option<String>,
+}
+
+const MAX_DAYS: i64 = 90;
+
+/// Daily uptime of a public monitor over the last `days` UTC days, from daily rollups.
+#[utoipa::path(
+    get,
+    path = "/api/public/monitors/{id}/days",
+    tag = "public",
+    security(()),
+    params(MonitorIdParam, DaysQuery),
+    responses(
+        (status = 200, description = "Daily uptime, oldest first", body = MonitorDays),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+)]
+pub(crate) async fn monitor_days(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<DaysQuery>,
+) -> Result<Json<MonitorDays>, ApiError> {
+    let days = match query.days.as_deref().map(str::trim) {
+        None => MAX_DAYS,
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=MAX_DAYS).contains(d))
+            .ok_or_else(|| {
+                ApiError::invalid_query("days", "days must be a whole number from 1 to 90")
+            })?,
+    };
+    let spec = public_monitor(&state, &id).await?;
+    let today = Granularity::Day.bucket_start(now_ms());
+    let first = today - (days - 1) * DAY_MS;
+    let rollups: HashMap<UnixMs, Rollup> = state
+        .stores
+        .rollups(&spec.id, Granularity::Day, first, today + DAY_MS)
+        .await?
+        .into_iter()
+        .map(|r| (r.bucket_start, r))
+        .collect();
+    let days = (0..days)
+        .map(|i| {
+            let start = first + i * DAY_MS;
+            let counts = rollups
+                .get(&start)
+                .map_or(CheckCounts::default(), |r| CheckCounts {
+                    checks: r.checks,
+                    up: r.up,
+                });
+            DayUptime {
+                date: iso(start).chars().take(10).collect(),
+                start,
+                checks: counts.checks,
+                up: counts.up,
+                uptime_pct: counts.uptime_pct(),
+            }
+        })
+        .collect();
+    Ok(Json(MonitorDays {
+        monitor_id: spec.id.to_string(),
+        days,
+    }))
 }
 
 /// The `{id}` of a public monitor.
@@ -291,8 +401,8 @@ async fn build_badge(state: &AppState, id: &str, query: &BadgeQuery) -> Result<B
                 .label
                 .clone()
                 .unwrap_or_else(|| Badge::default_uptime_label(period));
-            let stats = window(state, &spec.id, period, now).await?;
-            Badge::uptime(&label, period, stats.uptime_pct)
+            let uptime = uptimes(state, std::slice::from_ref(&spec.id), period, now).await?;
+            Badge::uptime(&label, period, uptime.get(&spec.id).copied())
         }
         "response" => {
             let label = query.label.as_deref().unwrap_or("response time");

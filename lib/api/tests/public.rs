@@ -431,3 +431,83 @@ async fn odd_client_input_never_yields_5xx_or_a_non_json_error() {
     }
     assert!(checked > 1000, "only {checked} requests checked");
 }
+
+#[tokio::test]
+async fn days_give_daily_uptime_bars_oldest_first() {
+    let (app, store) = app().await;
+    const DAY: i64 = 86_400_000;
+    let today = now() / DAY * DAY;
+    // Three days ago: 3 checks, 1 of them down.
+    let earlier: Vec<CheckResult> = (0..3)
+        .map(|i| CheckResult {
+            monitor_id: sentinel_core::MonitorId::parse("web").unwrap(),
+            checked_at: today - 3 * DAY + 3_600_000 + i * 60_000,
+            success: i != 0,
+            status_code: Some(200),
+            timings: Timings::default(),
+            ip: None,
+            cert_expires_at: None,
+            error: None,
+            failure_reason: None,
+            conditions: vec![],
+        })
+        .collect();
+    store.append(&earlier).await.unwrap();
+
+    let (status, headers, body) = get(&app, "/api/public/monitors/web/days?days=5", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["monitor_id"], "web");
+    let days = json["days"].as_array().unwrap();
+    assert_eq!(days.len(), 5);
+    let starts: Vec<i64> = days.iter().map(|d| d["start"].as_i64().unwrap()).collect();
+    assert_eq!(
+        starts,
+        (0..5).map(|i| today - (4 - i) * DAY).collect::<Vec<_>>()
+    );
+    assert_eq!(days[1]["checks"], 3);
+    assert_eq!(days[1]["up"], 2);
+    let pct = days[1]["uptime_pct"].as_f64().unwrap();
+    assert!((pct - 200.0 / 3.0).abs() < 1e-9, "{pct}");
+    assert_eq!(days[0]["checks"], 0);
+    assert!(
+        days[0]["uptime_pct"].is_null(),
+        "no checks: no uptime figure"
+    );
+    let total: u64 = days.iter().map(|d| d["checks"].as_u64().unwrap()).sum();
+    assert_eq!(
+        total, 103,
+        "every check of the window falls on one of the days"
+    );
+    let date = days[4]["date"].as_str().unwrap();
+    assert_eq!(date.len(), 10, "{date}");
+    assert!(date.starts_with("20"), "{date}");
+
+    let (_, _, body) = get(&app, "/api/public/monitors/web/days", None).await;
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        json["days"].as_array().unwrap().len(),
+        90,
+        "90 days by default"
+    );
+
+    for bad in ["0", "91", "abc", "-1", "1.5"] {
+        let (status, _, body) = get(
+            &app,
+            &format!("/api/public/monitors/web/days?days={bad}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "days={bad}: {body}");
+        let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["error"]["code"], "invalid_query");
+        assert_eq!(json["error"]["field"], "days");
+    }
+    let (status, _, _) = get(&app, "/api/public/monitors/secret/days", None).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "private monitors stay hidden"
+    );
+}

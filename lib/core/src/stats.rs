@@ -14,7 +14,8 @@ use crate::check::CheckResult;
 use crate::monitor::MonitorId;
 
 const HOUR_MS: i64 = 3_600_000;
-const DAY_MS: i64 = 86_400_000;
+/// One UTC day in milliseconds.
+pub const DAY_MS: i64 = 86_400_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -397,6 +398,27 @@ pub fn plan_window(from: UnixMs, to: UnixMs) -> WindowPlan {
     }
 }
 
+/// How many checks ran in a window and how many of them were up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckCounts {
+    pub checks: u64,
+    pub up: u64,
+}
+
+impl CheckCounts {
+    /// `None` when there were no checks.
+    pub fn uptime_pct(self) -> Option<f64> {
+        (self.checks > 0).then(|| self.up as f64 / self.checks as f64 * 100.0)
+    }
+
+    pub fn plus(self, other: CheckCounts) -> CheckCounts {
+        CheckCounts {
+            checks: self.checks.saturating_add(other.checks),
+            up: self.up.saturating_add(other.up),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WindowStats {
@@ -433,7 +455,7 @@ pub fn window_stats(rollups: &[Rollup]) -> WindowStats {
         histogram.merge(&r.histogram);
     }
 
-    let uptime_pct = (checks > 0).then(|| up as f64 / checks as f64 * 100.0);
+    let uptime_pct = CheckCounts { checks, up }.uptime_pct();
     let latencies = histogram.count();
     let avg_ms = (latencies > 0).then(|| clamp_opt(sum / latencies as f64, min, max));
     let quantile = |q: f64| histogram.quantile(q).map(|v| clamp_opt(v, min, max));

@@ -207,6 +207,9 @@ impl Inner {
 /// Settings every connection needs.
 fn configure(conn: &Connection) -> Result<(), DbError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // The default 16 is fewer than the statements the API cycles through per second,
+    // so hot queries were being re-prepared.
+    conn.set_prepared_statement_cache_capacity(64);
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())

@@ -153,6 +153,8 @@ macro_rules! __contract_port {
                 monitors_are_isolated,
                 empty_batch_is_a_no_op,
                 large_batch_is_stored_whole,
+                window_rollups_are_the_plans_three_ranges,
+                window_counts_sum_checks_and_up_per_monitor,
             ]
         );
     };

@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use sentinel_core::stats::{Granularity, Rollup};
+use std::collections::HashMap;
+
+use sentinel_core::stats::{CheckCounts, Granularity, Rollup, WindowPlan};
 use sentinel_core::{CheckResult, Incident, IncidentId, LiveState, MonitorId, MonitorSpec, UnixMs};
 
 pub mod accounts;
@@ -87,6 +89,57 @@ pub trait PingLog: Send + Sync {
     ) -> StoreResult<Vec<Rollup>>;
     /// Deletes raw results older than `before` (rollups stay). Returns how many.
     async fn prune(&self, before: UnixMs) -> StoreResult<u64>;
+
+    /// The rollups a [`WindowPlan`] selects (hourly at the ragged edges, daily in
+    /// between), oldest first within each part. Backends that can answer it in one
+    /// round trip should.
+    async fn window_rollups(
+        &self,
+        monitor: &MonitorId,
+        plan: &WindowPlan,
+    ) -> StoreResult<Vec<Rollup>> {
+        let mut out = Vec::new();
+        for (granularity, (from, to)) in plan_parts(plan) {
+            if from < to {
+                out.extend(self.rollups(monitor, granularity, from, to).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Checks and up checks of each monitor over a [`WindowPlan`], for uptime figures
+    /// of many monitors at once (lists, status pages, badges) without decoding
+    /// latency histograms. Monitors with no rollups in the window are absent.
+    async fn window_counts(
+        &self,
+        monitors: &[MonitorId],
+        plan: &WindowPlan,
+    ) -> StoreResult<HashMap<MonitorId, CheckCounts>> {
+        let mut out = HashMap::new();
+        for monitor in monitors {
+            let rollups = self.window_rollups(monitor, plan).await?;
+            if rollups.is_empty() {
+                continue;
+            }
+            let counts = rollups.iter().fold(CheckCounts::default(), |acc, r| {
+                acc.plus(CheckCounts {
+                    checks: r.checks,
+                    up: r.up,
+                })
+            });
+            out.insert(monitor.clone(), counts);
+        }
+        Ok(out)
+    }
+}
+
+/// The three ranges of a [`WindowPlan`] with the granularity each reads.
+pub fn plan_parts(plan: &WindowPlan) -> [(Granularity, (UnixMs, UnixMs)); 3] {
+    [
+        (Granularity::Hour, plan.hours_before),
+        (Granularity::Day, plan.days),
+        (Granularity::Hour, plan.hours_after),
+    ]
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -4,6 +4,7 @@
 #![allow(clippy::missing_panics_doc)]
 
 pub mod http;
+pub mod services;
 pub mod tls;
 
 pub use http::{Received, Receiver, Target, serve_http};

@@ -40,17 +40,24 @@ pub(crate) async fn window(
     now: UnixMs,
 ) -> Result<WindowStats, ApiError> {
     let plan = plan_window(now - period.duration_ms(), now);
-    let mut rollups: Vec<Rollup> = Vec::new();
-    for (granularity, (from, to)) in [
-        (Granularity::Hour, plan.hours_before),
-        (Granularity::Day, plan.days),
-        (Granularity::Hour, plan.hours_after),
-    ] {
-        if from < to {
-            rollups.extend(state.stores.rollups(id, granularity, from, to).await?);
-        }
-    }
+    let rollups = state.stores.window_rollups(id, &plan).await?;
     Ok(window_stats(&rollups))
+}
+
+/// Uptime % of each monitor over `period` ending at `now`, in one store round trip;
+/// monitors without checks in the window are absent.
+pub(crate) async fn uptimes(
+    state: &AppState,
+    ids: &[MonitorId],
+    period: Period,
+    now: UnixMs,
+) -> Result<HashMap<MonitorId, f64>, ApiError> {
+    let plan = plan_window(now - period.duration_ms(), now);
+    let counts = state.stores.window_counts(ids, &plan).await?;
+    Ok(counts
+        .into_iter()
+        .filter_map(|(id, c)| c.uptime_pct().map(|pct| (id, pct)))
+        .collect())
 }
 
 /// A time as clients write it: milliseconds since the epoch, or RFC 3339 / ISO 8601

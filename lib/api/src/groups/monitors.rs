@@ -22,7 +22,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::extract::parse_json;
-use crate::groups::metrics::window;
+use crate::groups::metrics::uptimes;
 use crate::{ApiError, ApiJson, ApiPath, ApiQuery, AppState, Principal, now_ms};
 
 /// `POST /api/monitors/test` is a static route beside `/api/monitors/{id}`, so a monitor
@@ -209,17 +209,15 @@ fn masked_input(spec: &MonitorSpec) -> MonitorInput {
     input
 }
 
-async fn view(
-    state: &AppState,
+fn view(
     principal: &Principal,
     record: &MonitorRecord,
     live: Option<&LiveState>,
-    now: UnixMs,
-) -> Result<MonitorView, ApiError> {
-    let stats = window(state, &record.spec.id, Period::Day, now).await?;
+    uptime_24h: Option<f64>,
+) -> MonitorView {
     let writable = may_modify(principal, record);
     let status = status_of(&record.spec, live);
-    Ok(MonitorView {
+    MonitorView {
         input: if writable {
             record.spec.to_input()
         } else {
@@ -230,7 +228,7 @@ async fn view(
         read_only: !writable,
         status,
         since: live.map(|l| l.since),
-        uptime_24h: stats.uptime_pct,
+        uptime_24h,
         last_check_at: live.and_then(|l| l.last_check_at),
         last_success: live.and_then(|l| l.last_success),
         last_response_ms: live.and_then(|l| l.last_response_ms),
@@ -238,7 +236,7 @@ async fn view(
         open_incident: live.and_then(|l| l.open_incident.as_ref().map(|i| i.0.clone())),
         created_at: record.created_at,
         updated_at: record.updated_at,
-    })
+    }
 }
 
 /// Paused specs are paused whatever the live state says (the engine may not have
@@ -257,7 +255,14 @@ async fn view_one(
     record: &MonitorRecord,
 ) -> Result<MonitorView, ApiError> {
     let live = state.stores.get_state(&record.spec.id).await?;
-    view(state, principal, record, live.as_ref(), now_ms()).await
+    let id = std::slice::from_ref(&record.spec.id);
+    let uptime = uptimes(state, id, Period::Day, now_ms()).await?;
+    Ok(view(
+        principal,
+        record,
+        live.as_ref(),
+        uptime.get(&record.spec.id).copied(),
+    ))
 }
 
 // ---- list and create -----------------------------------------------------------------
@@ -328,23 +333,24 @@ pub(crate) async fn list(
         .into_iter()
         .map(|s| (s.monitor_id.clone(), s))
         .collect();
-    let now = now_ms();
-    let mut monitors = Vec::new();
-    for record in records {
-        if !principal.can_see(record.owner.as_ref()) {
-            continue;
-        }
-        if let Some(tag) = &query.tag
-            && !record.spec.tags.iter().any(|t| t == tag)
-        {
-            continue;
-        }
-        let live = states.get(&record.spec.id);
-        if wanted_status.is_some_and(|s| s != status_of(&record.spec, live)) {
-            continue;
-        }
-        monitors.push(view(&state, &principal, &record, live, now).await?);
-    }
+    records.retain(|record| {
+        principal.can_see(record.owner.as_ref())
+            && query
+                .tag
+                .as_ref()
+                .is_none_or(|tag| record.spec.tags.iter().any(|t| t == tag))
+            && wanted_status
+                .is_none_or(|s| s == status_of(&record.spec, states.get(&record.spec.id)))
+    });
+    let ids: Vec<MonitorId> = records.iter().map(|r| r.spec.id.clone()).collect();
+    let uptime = uptimes(&state, &ids, Period::Day, now_ms()).await?;
+    let monitors = records
+        .iter()
+        .map(|record| {
+            let id = &record.spec.id;
+            view(&principal, record, states.get(id), uptime.get(id).copied())
+        })
+        .collect();
     Ok(Json(MonitorList { monitors }))
 }
 
@@ -421,7 +427,7 @@ pub(crate) async fn create(
     tracing::info!(monitor_id = %record.spec.id, user_id = %principal.user_id.0, "monitor created");
     Ok((
         StatusCode::CREATED,
-        Json(view(&state, &principal, &record, None, now).await?),
+        Json(view(&principal, &record, None, None)),
     ))
 }
 

@@ -1,14 +1,14 @@
 //! [`PingLog`] on SQLite: `check_results` keyed by (monitor, checked_at) and `rollups`
 //! updated in the same transaction, for the rows actually inserted only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use sentinel_core::check::{ConditionResult, ProbeError, Timings};
-use sentinel_core::stats::{Granularity, Rollup};
+use sentinel_core::stats::{CheckCounts, Granularity, Rollup, WindowPlan};
 use sentinel_core::{CheckResult, MonitorId, UnixMs};
-use sentinel_store::{PingLog, StoreResult};
+use sentinel_store::{PingLog, StoreError, StoreResult, plan_parts};
 use serde::{Deserialize, Serialize};
 
 use super::error::{DbError, from_json, narrow, to_json};
@@ -84,21 +84,95 @@ impl PingLog for SqliteStore {
         to: UnixMs,
     ) -> StoreResult<Vec<Rollup>> {
         let monitor = monitor.to_string();
+        self.read(move |conn| rollups_between(conn, &monitor, granularity, from, to))
+            .await
+    }
+
+    /// The three ranges in one blocking hand-off, each from the cached statement.
+    #[tracing::instrument(level = "debug", skip_all, fields(monitor_id = %monitor))]
+    async fn window_rollups(
+        &self,
+        monitor: &MonitorId,
+        plan: &WindowPlan,
+    ) -> StoreResult<Vec<Rollup>> {
+        let monitor = monitor.to_string();
+        let plan = *plan;
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT rollup FROM rollups
-                 WHERE monitor_id = ?1 AND granularity = ?2
-                   AND bucket_start >= ?3 AND bucket_start < ?4
-                 ORDER BY bucket_start",
-            )?;
-            let rows = stmt
-                .query_map(params![monitor, granularity.as_str(), from, to], |row| {
-                    row.get::<_, String>(0)
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            rows.iter().map(|j| from_json("rollup", j)).collect()
+            let mut out = Vec::new();
+            for (granularity, (from, to)) in plan_parts(&plan) {
+                if from < to {
+                    out.extend(rollups_between(conn, &monitor, granularity, from, to)?);
+                }
+            }
+            Ok(out)
         })
         .await
+    }
+
+    /// One query over the `checks`/`up` columns: no rollup JSON is decoded.
+    #[tracing::instrument(level = "debug", skip_all, fields(monitors = monitors.len()))]
+    async fn window_counts(
+        &self,
+        monitors: &[MonitorId],
+        plan: &WindowPlan,
+    ) -> StoreResult<HashMap<MonitorId, CheckCounts>> {
+        if monitors.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids: Vec<&str> = monitors.iter().map(MonitorId::as_str).collect();
+        let ids = to_json("monitor ids", &ids)?;
+        let plan = *plan;
+        let rows = self
+            .read(move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT monitor_id, SUM(checks), SUM(up) FROM (
+                         SELECT monitor_id, checks, up FROM rollups
+                          WHERE monitor_id IN (SELECT value FROM json_each(?1))
+                            AND granularity = 'hour' AND bucket_start >= ?2 AND bucket_start < ?3
+                         UNION ALL
+                         SELECT monitor_id, checks, up FROM rollups
+                          WHERE monitor_id IN (SELECT value FROM json_each(?1))
+                            AND granularity = 'day' AND bucket_start >= ?4 AND bucket_start < ?5
+                         UNION ALL
+                         SELECT monitor_id, checks, up FROM rollups
+                          WHERE monitor_id IN (SELECT value FROM json_each(?1))
+                            AND granularity = 'hour' AND bucket_start >= ?6 AND bucket_start < ?7
+                     ) GROUP BY monitor_id",
+                )?;
+                let rows = stmt
+                    .query_map(
+                        params![
+                            ids,
+                            plan.hours_before.0,
+                            plan.hours_before.1,
+                            plan.days.0,
+                            plan.days.1,
+                            plan.hours_after.0,
+                            plan.hours_after.1
+                        ],
+                        |row| {
+                            Ok((
+                                row.get::<_, String>(0)?,
+                                row.get::<_, i64>(1)?,
+                                row.get::<_, i64>(2)?,
+                            ))
+                        },
+                    )?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(id, checks, up)| {
+                let id = MonitorId::parse(&id)
+                    .map_err(|e| StoreError::Corrupt(format!("rollup monitor id {id:?}: {e}")))?;
+                let counts = CheckCounts {
+                    checks: u64::try_from(checks).unwrap_or(0),
+                    up: u64::try_from(up).unwrap_or(0),
+                };
+                Ok((id, counts))
+            })
+            .collect()
     }
 
     /// Deletes in chunks of `PRUNE_CHUNK` rows, each its own transaction, releasing the
@@ -305,4 +379,25 @@ fn history(
             })
         })
         .collect()
+}
+
+fn rollups_between(
+    conn: &Connection,
+    monitor: &str,
+    granularity: Granularity,
+    from: UnixMs,
+    to: UnixMs,
+) -> Result<Vec<Rollup>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT rollup FROM rollups
+         WHERE monitor_id = ?1 AND granularity = ?2
+           AND bucket_start >= ?3 AND bucket_start < ?4
+         ORDER BY bucket_start",
+    )?;
+    let rows = stmt
+        .query_map(params![monitor, granularity.as_str(), from, to], |row| {
+            row.get::<_, String>(0)
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.iter().map(|j| from_json("rollup", j)).collect()
 }

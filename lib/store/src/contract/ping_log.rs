@@ -1,6 +1,6 @@
 //! Behaviours of [`PingLog`].
 
-use sentinel_core::stats::{Granularity, Rollup};
+use sentinel_core::stats::{CheckCounts, Granularity, Rollup, WindowPlan, plan_window};
 use sentinel_core::{CheckResult, UnixMs};
 
 use crate::PingLog;
@@ -401,4 +401,111 @@ pub async fn large_batch_is_stored_whole<S: PingLog + ?Sized>(store: &S) {
             expected_rollups(&mine, Granularity::Hour)
         );
     }
+}
+
+/// Four days of checks for `monitor`: every 2 h 10 min, some down, so a window that
+/// starts mid-day reads hourly edges and daily middles.
+fn four_days_of_checks(monitor: &str, down_every: i64) -> Vec<CheckResult> {
+    (0..44)
+        .map(|i| {
+            check(
+                monitor,
+                T0 + i * (2 * HOUR + 10 * MINUTE),
+                i % down_every != 0,
+                30.0 + i as f64,
+            )
+        })
+        .collect()
+}
+
+/// Windows with ragged edges, whole days, and nothing at all.
+fn sample_plans() -> Vec<WindowPlan> {
+    vec![
+        plan_window(T0 + 5 * HOUR + 1, T0 + 3 * DAY + 7 * HOUR),
+        plan_window(T0, T0 + 4 * DAY),
+        plan_window(T0 + 2 * HOUR, T0 + 9 * HOUR),
+        plan_window(T0 + 30 * DAY, T0 + 31 * DAY),
+        plan_window(T0 + DAY, T0 + DAY),
+    ]
+}
+
+pub async fn window_rollups_are_the_plans_three_ranges<S: PingLog + ?Sized>(store: &S) {
+    store
+        .append(&four_days_of_checks("api", 5))
+        .await
+        .expect("append");
+    store
+        .append(&four_days_of_checks("web", 3))
+        .await
+        .expect("append");
+    let api = monitor_id("api");
+    for plan in sample_plans() {
+        let mut expected = Vec::new();
+        for (granularity, (from, to)) in crate::plan_parts(&plan) {
+            if from < to {
+                expected.extend(
+                    store
+                        .rollups(&api, granularity, from, to)
+                        .await
+                        .expect("rollups"),
+                );
+            }
+        }
+        let got = store.window_rollups(&api, &plan).await.expect("window");
+        assert_eq!(
+            got, expected,
+            "window_rollups({plan:?}) must be the hourly-before, daily and hourly-after \
+             rollups of that monitor, in that order"
+        );
+    }
+}
+
+pub async fn window_counts_sum_checks_and_up_per_monitor<S: PingLog + ?Sized>(store: &S) {
+    let api_checks = four_days_of_checks("api", 5);
+    let web_checks = four_days_of_checks("web", 3);
+    store.append(&api_checks).await.expect("append");
+    store.append(&web_checks).await.expect("append");
+    let ids = [
+        monitor_id("api"),
+        monitor_id("web"),
+        monitor_id("never-checked"),
+    ];
+    for plan in sample_plans() {
+        let got = store.window_counts(&ids, &plan).await.expect("counts");
+        let (start, end) = plan.span();
+        for (id, checks) in [(&ids[0], &api_checks), (&ids[1], &web_checks)] {
+            let inside: Vec<&CheckResult> = checks
+                .iter()
+                .filter(|c| start <= c.checked_at && c.checked_at < end)
+                .collect();
+            let expected = (!inside.is_empty()).then(|| CheckCounts {
+                checks: inside.len() as u64,
+                up: inside.iter().filter(|c| c.success).count() as u64,
+            });
+            assert_eq!(
+                got.get(id).copied(),
+                expected,
+                "window_counts for {id} over {plan:?}: checks and up checks in the window, \
+                 absent when there were none"
+            );
+        }
+        assert!(
+            !got.contains_key(&ids[2]),
+            "a monitor without rollups is absent from window_counts"
+        );
+    }
+    let only_web = store
+        .window_counts(&ids[1..2], &sample_plans()[1])
+        .await
+        .expect("counts");
+    assert_eq!(
+        only_web.keys().collect::<Vec<_>>(),
+        [&ids[1]],
+        "window_counts answers only for the monitors asked about"
+    );
+    let none = store
+        .window_counts(&[], &sample_plans()[1])
+        .await
+        .expect("counts");
+    assert!(none.is_empty(), "no monitors asked, none answered");
 }
