@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod config;
+mod dashboard;
 mod secrets;
 mod serve;
 

@@ -272,8 +272,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             }
         })),
     };
+    let dashboard = crate::dashboard::Dashboard::from_env();
+    if !dashboard.is_available() {
+        tracing::warn!(
+            "no dashboard in this build: / shows how to build it (npm ci && npm run build in frontend/)"
+        );
+    }
+    let routes = sentinel_api::with_fallbacks(sentinel_api::groups::all_routes());
     let app = sentinel_api::middleware::layers(
-        sentinel_api::with_fallbacks(sentinel_api::groups::all_routes()),
+        crate::dashboard::serve_at_root(routes, dashboard),
         &state,
     )
     .with_state(state);

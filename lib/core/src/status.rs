@@ -397,6 +397,52 @@ pub fn resume(state: &LiveState, now: UnixMs) -> Applied {
     }
 }
 
+/// Whether a step's new state must be written now, or may wait for the heartbeat.
+///
+/// On AWS every stored write costs money, and in steady state a check changes only
+/// counters and timestamps: a success on a monitor that is cleanly up, or the same
+/// failure on one that is down with its incident open. Those are written once per
+/// `heartbeat_ms` (so the stored state never lags by more); anything else — a new
+/// monitor, a transition, an incident change, a streak building towards a threshold,
+/// a new failure reason — is written at once. Skipping is safe because the next check
+/// starts from the stored state and reaches the same decisions from it.
+pub fn must_store(before: &LiveState, applied: &Applied, spec: &MonitorSpec, heartbeat_ms: i64) -> bool {
+    let after = &applied.state;
+    if after == before {
+        return false;
+    }
+    if before.version == 0
+        || applied.transition.is_some()
+        || applied.opened.is_some()
+        || applied.closed.is_some()
+        || after.status != before.status
+        || after.open_incident != before.open_incident
+        || after.last_reminder_at != before.last_reminder_at
+    {
+        return true;
+    }
+    let success_threshold = u32::from(spec.success_threshold.max(1));
+    let failure_threshold = u32::from(spec.failure_threshold.max(1));
+    let steady_up = before.status == Status::Up
+        && before.last_success == Some(true)
+        && after.last_success == Some(true)
+        && before.consecutive_successes >= success_threshold
+        && before.failing_streak.is_empty()
+        && before.last_failure_reason.is_none();
+    let steady_down = before.status == Status::Down
+        && before.last_success == Some(false)
+        && after.last_success == Some(false)
+        && before.consecutive_failures >= failure_threshold
+        && after.last_failure_reason == before.last_failure_reason;
+    if !(steady_up || steady_down) {
+        return true;
+    }
+    match (before.last_check_at, after.last_check_at) {
+        (Some(stored), Some(now)) => now - stored >= heartbeat_ms,
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1068,6 +1114,74 @@ mod tests {
                 prop_assert!(a.state.failing_streak.len() <= MAX_PROOF);
                 state = a.state;
             }
+        }
+    }
+
+    /// Applies `pattern` writing only what `must_store` asks for, as the AWS prober does.
+    /// Returns the transitions and how many writes it took.
+    fn run_skipping(spec: &MonitorSpec, pattern: &str, heartbeat_ms: i64) -> (Vec<Transition>, usize) {
+        let mut stored = fresh();
+        let mut transitions = Vec::new();
+        let mut writes = 0;
+        for (i, c) in pattern.chars().enumerate() {
+            let applied = apply(&stored, spec, &check(T0 + i as i64 * MIN, c == 'u'), Some(10 * MIN));
+            if must_store(&stored, &applied, spec, heartbeat_ms) {
+                stored = applied.state.clone();
+                writes += 1;
+            }
+            transitions.extend(applied.transition);
+        }
+        (transitions, writes)
+    }
+
+    #[test]
+    fn steady_checks_are_stored_once_per_heartbeat() {
+        let spec = spec(3, 2);
+        let (_, writes) = run_skipping(&spec, &"u".repeat(1000), 15 * MIN);
+        // First check (new state), the check reaching the threshold (FirstUp), then
+        // one per 15 minutes.
+        assert!(writes <= 2 + 1000 / 15 + 1, "{writes} writes for 1000 steady checks");
+        assert!(writes >= 1000 / 15, "the heartbeat keeps the stored state fresh: {writes}");
+    }
+
+    #[test]
+    fn every_step_towards_a_threshold_is_stored() {
+        let spec = spec(3, 2);
+        let mut stored = fresh();
+        let pattern = "uuuuudddduu";
+        let mut stored_at = Vec::new();
+        for (i, c) in pattern.chars().enumerate() {
+            let applied = apply(&stored, &spec, &check(T0 + i as i64 * MIN, c == 'u'), None);
+            if must_store(&stored, &applied, &spec, 60 * MIN) {
+                stored = applied.state.clone();
+                stored_at.push(i);
+            }
+        }
+        // 0: new; 1: FirstUp; 2-4 steady (skipped); 5, 6: failures building up; 7:
+        // down (incident); 8: down again with the same reason but the streak grows —
+        // stored, since the failure reason text changes per check here; 9: first
+        // success; 10: recovered.
+        assert!(stored_at.starts_with(&[0, 1]), "{stored_at:?}");
+        assert!(!stored_at.contains(&3) && !stored_at.contains(&4), "{stored_at:?}");
+        for i in [5, 6, 7, 9, 10] {
+            assert!(stored_at.contains(&i), "step {i} must be stored: {stored_at:?}");
+        }
+    }
+
+    proptest! {
+        /// Skipping steady writes never changes what is alerted.
+        #[test]
+        fn skipping_steady_writes_keeps_every_transition(
+            pattern in "[ud]{1,200}",
+            failure in 1i64..4,
+            success in 1i64..4,
+            heartbeat in 1i64..30,
+        ) {
+            let spec = spec(failure, success);
+            let (with_skips, _) = run_skipping(&spec, &pattern, heartbeat * MIN);
+            let (_, steps) = run(fresh(), &spec, &pattern, Some(10 * MIN));
+            let every_write: Vec<Transition> = steps.into_iter().filter_map(|a| a.transition).collect();
+            prop_assert_eq!(with_skips, every_write);
         }
     }
 }

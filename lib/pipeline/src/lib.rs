@@ -5,6 +5,7 @@
 
 pub mod channels;
 pub mod checks;
+pub mod cloud;
 pub mod engine;
 pub mod notify;
 pub mod recovery;

@@ -66,6 +66,7 @@ pub struct Notifier<S: ?Sized> {
     channels: Vec<Arc<dyn AlertChannel>>,
     source: Option<Arc<dyn ChannelSource>>,
     retry: RetryPolicy,
+    resend_failed: bool,
 }
 
 impl<S> Notifier<S>
@@ -78,7 +79,16 @@ where
             channels,
             source: None,
             retry,
+            resend_failed: false,
         }
+    }
+
+    /// Sends a delivery the ledger records as failed again when the same transition
+    /// comes back. For queue-driven notifiers: each redelivery of the event is one more
+    /// round of attempts, and the queue's dead-letter queue ends it.
+    pub fn with_resend_failed(mut self) -> Self {
+        self.resend_failed = true;
+        self
     }
 
     /// Looks channels up per alert through `source` instead of the static list.
@@ -133,22 +143,25 @@ where
                 updated_at: now,
             };
             if !self.stores.claim(&delivery).await? {
-                let stale_pending = match stale_before {
-                    Some(before) => {
-                        self.stores
-                            .get_delivery(&delivery.key)
-                            .await?
-                            .is_some_and(|d| {
-                                d.status == DeliveryStatus::Pending && d.updated_at < before
-                            })
-                    }
-                    None => false,
+                let take_over = if stale_before.is_some() || self.resend_failed {
+                    self.stores
+                        .get_delivery(&delivery.key)
+                        .await?
+                        .is_some_and(|d| match d.status {
+                            DeliveryStatus::Pending => {
+                                stale_before.is_some_and(|before| d.updated_at < before)
+                            }
+                            DeliveryStatus::Failed => self.resend_failed,
+                            DeliveryStatus::Sent => false,
+                        })
+                } else {
+                    false
                 };
-                if !stale_pending {
+                if !take_over {
                     report.duplicates.push(delivery.channel);
                     continue;
                 }
-                warn!(channel = channel.name(), key = %delivery.key, "resending an alert left pending by a previous run");
+                warn!(channel = channel.name(), key = %delivery.key, "resending an alert a previous run left pending or failed");
             }
             let (status, attempts, error) = self.deliver(channel.as_ref(), &message).await;
             self.stores

@@ -11,6 +11,7 @@ use sentinel_core::{CheckResult, Incident, IncidentId, LiveState, MonitorId, Mon
 
 pub mod accounts;
 pub mod contract;
+pub mod split;
 
 pub use accounts::{
     ApiKey, ApiKeyStore, BlobStore, ChannelRecord, ChannelStore, MonitorOrigin, MonitorRecord,

@@ -161,7 +161,20 @@ fn start_moto() -> String {
     };
     let port = free_port();
     let dir = temp_dir("moto");
-    let start = format!("'{}' -H 127.0.0.1 -p {port}", bin.display());
+    // moto's DynamoDB has no locks: concurrent conditional writes can both win. The
+    // wrapper serialises DynamoDB requests (see scripts/moto_serial.py); it runs on the
+    // Python that has moto, next to `moto_server`.
+    let python = bin.with_file_name("python3");
+    let serial = workspace_root().join("scripts/moto_serial.py");
+    let start = if python.is_file() && serial.is_file() {
+        format!(
+            "'{}' '{}' 127.0.0.1 {port}",
+            python.display(),
+            serial.display()
+        )
+    } else {
+        format!("'{}' -H 127.0.0.1 -p {port}", bin.display())
+    };
     spawn_watched(&start, ":", &dir, &dir.join("server.log"));
     assert!(
         wait_for_port(port, Duration::from_secs(60)),
