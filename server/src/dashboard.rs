@@ -202,8 +202,17 @@ mod tests {
             safe_relative("/assets/app-1a2b.js"),
             Some("assets/app-1a2b.js".into())
         );
-        assert_eq!(safe_relative("//monitors///web"), Some("monitors/web".into()));
-        for bad in ["/../etc/passwd", "/assets/../../x", "/.env", "/a\\b", "/%2e%2e/x"] {
+        assert_eq!(
+            safe_relative("//monitors///web"),
+            Some("monitors/web".into())
+        );
+        for bad in [
+            "/../etc/passwd",
+            "/assets/../../x",
+            "/.env",
+            "/a\\b",
+            "/%2e%2e/x",
+        ] {
             assert_eq!(safe_relative(bad), None, "{bad}");
         }
     }

@@ -406,7 +406,12 @@ pub fn resume(state: &LiveState, now: UnixMs) -> Applied {
 /// monitor, a transition, an incident change, a streak building towards a threshold,
 /// a new failure reason — is written at once. Skipping is safe because the next check
 /// starts from the stored state and reaches the same decisions from it.
-pub fn must_store(before: &LiveState, applied: &Applied, spec: &MonitorSpec, heartbeat_ms: i64) -> bool {
+pub fn must_store(
+    before: &LiveState,
+    applied: &Applied,
+    spec: &MonitorSpec,
+    heartbeat_ms: i64,
+) -> bool {
     let after = &applied.state;
     if after == before {
         return false;
@@ -1119,12 +1124,21 @@ mod tests {
 
     /// Applies `pattern` writing only what `must_store` asks for, as the AWS prober does.
     /// Returns the transitions and how many writes it took.
-    fn run_skipping(spec: &MonitorSpec, pattern: &str, heartbeat_ms: i64) -> (Vec<Transition>, usize) {
+    fn run_skipping(
+        spec: &MonitorSpec,
+        pattern: &str,
+        heartbeat_ms: i64,
+    ) -> (Vec<Transition>, usize) {
         let mut stored = fresh();
         let mut transitions = Vec::new();
         let mut writes = 0;
         for (i, c) in pattern.chars().enumerate() {
-            let applied = apply(&stored, spec, &check(T0 + i as i64 * MIN, c == 'u'), Some(10 * MIN));
+            let applied = apply(
+                &stored,
+                spec,
+                &check(T0 + i as i64 * MIN, c == 'u'),
+                Some(10 * MIN),
+            );
             if must_store(&stored, &applied, spec, heartbeat_ms) {
                 stored = applied.state.clone();
                 writes += 1;
@@ -1140,8 +1154,14 @@ mod tests {
         let (_, writes) = run_skipping(&spec, &"u".repeat(1000), 15 * MIN);
         // First check (new state), the check reaching the threshold (FirstUp), then
         // one per 15 minutes.
-        assert!(writes <= 2 + 1000 / 15 + 1, "{writes} writes for 1000 steady checks");
-        assert!(writes >= 1000 / 15, "the heartbeat keeps the stored state fresh: {writes}");
+        assert!(
+            writes <= 2 + 1000 / 15 + 1,
+            "{writes} writes for 1000 steady checks"
+        );
+        assert!(
+            writes >= 1000 / 15,
+            "the heartbeat keeps the stored state fresh: {writes}"
+        );
     }
 
     #[test]
@@ -1162,9 +1182,15 @@ mod tests {
         // stored, since the failure reason text changes per check here; 9: first
         // success; 10: recovered.
         assert!(stored_at.starts_with(&[0, 1]), "{stored_at:?}");
-        assert!(!stored_at.contains(&3) && !stored_at.contains(&4), "{stored_at:?}");
+        assert!(
+            !stored_at.contains(&3) && !stored_at.contains(&4),
+            "{stored_at:?}"
+        );
         for i in [5, 6, 7, 9, 10] {
-            assert!(stored_at.contains(&i), "step {i} must be stored: {stored_at:?}");
+            assert!(
+                stored_at.contains(&i),
+                "step {i} must be stored: {stored_at:?}"
+            );
         }
     }
 

@@ -97,7 +97,12 @@ impl Rig {
     }
 
     fn kinds(&self) -> Vec<TransitionKind> {
-        self.sink.transitions.lock().iter().map(|t| t.kind).collect()
+        self.sink
+            .transitions
+            .lock()
+            .iter()
+            .map(|t| t.kind)
+            .collect()
     }
 
     async fn pings(&self, id: &str) -> usize {
@@ -123,7 +128,11 @@ fn jobs_group_checks_by_second_and_delay_them_to_it() {
     let now = T0 + 1_500; // the scheduler runs a little late
     let jobs = plan_jobs(&monitors, &HashMap::new(), T0, T0 + MIN, now);
     let checks: usize = jobs.iter().map(|j| j.job.checks.len()).sum();
-    assert_eq!(checks, 300 + 6, "every 60 s monitor once, the 10 s one six times, none paused");
+    assert_eq!(
+        checks,
+        300 + 6,
+        "every 60 s monitor once, the 10 s one six times, none paused"
+    );
     let mut seconds = std::collections::HashSet::new();
     for planned in &jobs {
         let job = &planned.job;
@@ -144,7 +153,10 @@ fn jobs_group_checks_by_second_and_delay_them_to_it() {
         jobs.len()
     );
     let body = serde_json::to_string(&jobs[0].job).unwrap();
-    assert_eq!(serde_json::from_str::<CheckJob>(&body).unwrap(), jobs[0].job);
+    assert_eq!(
+        serde_json::from_str::<CheckJob>(&body).unwrap(),
+        jobs[0].job
+    );
 }
 
 #[tokio::test]
@@ -217,7 +229,11 @@ async fn a_failed_publish_fails_the_job_and_its_redelivery_publishes_it() {
     let jobs = rig.plan(&monitors, T0 + MIN).await;
     *rig.sink.fail.lock() = true;
     let report = rig.worker.run(&jobs).await;
-    assert_eq!(report.failed.len(), 1, "the job is reported failed for redelivery");
+    assert_eq!(
+        report.failed.len(),
+        1,
+        "the job is reported failed for redelivery"
+    );
     assert!(rig.kinds().is_empty(), "nothing was published");
 
     // Redelivered: the alert goes out, once.

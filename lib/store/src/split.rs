@@ -16,8 +16,8 @@ use sentinel_core::account::{Email, UserId};
 use crate::{
     AlertLedger, ApiKey, ApiKeyStore, CasOutcome, ChannelRecord, ChannelStore, Delivery,
     DeliveryStatus, IncidentStore, LiveStateStore, MonitorRecord, MonitorRecords, MonitorStore,
-    PingLog, RateDecision, RateLimiter, RefreshToken, RotateOutcome, StoreResult, TokenStore,
-    User, UserStore,
+    PingLog, RateDecision, RateLimiter, RefreshToken, RotateOutcome, StoreResult, TokenStore, User,
+    UserStore,
 };
 
 /// Deletes everything a backend recorded under a monitor id (pings, rollups, state,
