@@ -158,14 +158,25 @@ async fn guard_layer(State(guard): State<Guard>, mut req: Request, next: Next) -
     // A live key gets its own bucket; a bad or expired one counts against the IP (so
     // made-up keys cannot dodge the limit) and the extractor then refuses it.
     let mut bucket = format!("api:ip:{}", ip.key());
-    if let Presented::ApiKey(text) = presented(req.headers())
-        && let Ok(key) = find_live_key(&guard.state, &text, now).await
-    {
-        bucket = format!("api:key:{}", key.id);
-        req.extensions_mut().insert(LiveKey(key));
+    let mut limit = settings.rate_limit_max;
+    match presented(req.headers()) {
+        Presented::ApiKey(text) => {
+            if let Ok(key) = find_live_key(&guard.state, &text, now).await {
+                bucket = format!("api:key:{}", key.id);
+                req.extensions_mut().insert(LiveKey(key));
+            }
+        }
+        // A valid session (signature and expiry; the extractor re-checks the user)
+        // counts per user, with the dashboard's larger allowance.
+        Presented::Jwt(token) => {
+            if let Ok(claims) = crate::auth::jwt::verify(settings, &token) {
+                bucket = format!("api:user:{}", claims.sub);
+                limit = settings.rate_limit_session_max;
+            }
+        }
+        Presented::None | Presented::Malformed => {}
     }
     let window_ms = i64::try_from(settings.rate_limit_window.as_millis()).unwrap_or(i64::MAX);
-    let limit = settings.rate_limit_max;
     match guard
         .state
         .accounts

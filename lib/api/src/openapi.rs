@@ -102,6 +102,7 @@ pub const API_KEY_HEADER_SCHEME: &str = "api_key_header";
         crate::groups::auth::login,
         crate::groups::auth::refresh,
         crate::groups::auth::logout,
+        crate::groups::auth::logout_all,
         crate::groups::auth::me,
         crate::groups::auth::change_password,
         crate::groups::auth::csrf_token,

@@ -73,6 +73,10 @@ pub struct ApiSettings {
     pub open_registration: bool,
     pub rate_limit_window: Duration,
     pub rate_limit_max: u32,
+    /// Requests per window of one signed-in dashboard user (`RATE_LIMIT_SESSION_MAX_REQUESTS`,
+    /// default 10 × `RATE_LIMIT_MAX_REQUESTS`): a dashboard polls (lists, charts,
+    /// sparklines), so a session needs more room than a script with a key.
+    pub rate_limit_session_max: u32,
     /// Login attempts per IP + email per minute.
     pub login_limit_per_minute: u32,
     pub reset_token_ttl: Duration,
@@ -163,6 +167,18 @@ impl ApiSettings {
                     message: "must be a positive number".into(),
                 })?,
         };
+        let rate_limit_session_max = match lookup("RATE_LIMIT_SESSION_MAX_REQUESTS") {
+            None => rate_limit_max.saturating_mul(10),
+            Some(n) => n
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(SettingsError {
+                    name: "RATE_LIMIT_SESSION_MAX_REQUESTS",
+                    message: "must be a positive number".into(),
+                })?,
+        };
         let frontend_url = lookup("FRONTEND_URL").unwrap_or_else(|| "http://127.0.0.1:8080".into());
         if url::Url::parse(&frontend_url).is_err() {
             return Err(SettingsError {
@@ -194,6 +210,7 @@ impl ApiSettings {
             )?,
             rate_limit_window,
             rate_limit_max,
+            rate_limit_session_max,
             login_limit_per_minute: 5,
             reset_token_ttl: duration_setting(
                 "PASSWORD_RESET_TOKEN_EXPIRY",

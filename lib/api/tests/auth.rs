@@ -403,7 +403,7 @@ async fn the_general_rate_limit_counts_per_ip_and_per_api_key() {
         .start()
         .await;
     let admin = app.admin().await; // 1 from this IP
-    let key = app.api_key(&admin, "read").await; // 2
+    let key = app.api_key(&admin, "read").await; // the session's own bucket
     for _ in 0..3 {
         let reply = app.get_with_key(&key, "/api/auth/me").await;
         assert_eq!(reply.status, 200, "{}", reply.body);
@@ -414,6 +414,7 @@ async fn the_general_rate_limit_counts_per_ip_and_per_api_key() {
     assert_eq!(over.header("ratelimit-limit"), Some("3"));
     assert_eq!(over.header("ratelimit-remaining"), Some("0"));
 
+    assert_eq!(app.get("/api/auth/csrf-token").await.status, 200); // 2
     assert_eq!(app.get("/api/auth/csrf-token").await.status, 200); // 3
     assert_error(&app.get("/api/auth/csrf-token").await, 429, "rate_limited");
     // Made-up keys count against the address, not a bucket of their own.
@@ -422,6 +423,67 @@ async fn the_general_rate_limit_counts_per_ip_and_per_api_key() {
     // Health and public pages are not limited.
     assert_eq!(app.get("/health").await.status, 200);
     assert_eq!(app.get("/api/public/status").await.status, 200);
+}
+
+#[tokio::test]
+async fn a_session_counts_per_user_with_the_dashboard_allowance() {
+    let app = TestApp::builder()
+        .settings(|s| {
+            s.rate_limit_max = 2;
+            s.rate_limit_session_max = 5;
+        })
+        .start()
+        .await;
+    let admin = app.admin().await; // 1 from this IP
+    for _ in 0..5 {
+        let reply = app.get_as(&admin, "/api/monitors").await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    let over = app.get_as(&admin, "/api/monitors").await;
+    assert_error(&over, 429, "rate_limited");
+    assert_eq!(over.header("ratelimit-limit"), Some("5"));
+    // The address still has its own (smaller) allowance left.
+    assert_eq!(app.get("/api/auth/csrf-token").await.status, 200); // 2
+    assert_error(&app.get("/api/auth/csrf-token").await, 429, "rate_limited");
+    // A forged token does not get a session bucket: it counts against the address.
+    let mut forged = admin.clone();
+    forged.access_token = format!("{}x", admin.access_token);
+    assert_error(
+        &app.get_as(&forged, "/api/monitors").await,
+        429,
+        "rate_limited",
+    );
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_ends_every_session_of_the_user() {
+    let app = TestApp::spawn().await;
+    let laptop = app.admin().await;
+    let phone = app.login(ADMIN_EMAIL, PASSWORD).await;
+    // Needs the CSRF token, like every session write.
+    let mut no_csrf = laptop.clone();
+    no_csrf.csrf_token = String::new();
+    assert_error(
+        &app.post_as(&no_csrf, "/api/auth/logout-all", &json!({}))
+            .await,
+        403,
+        "csrf_failed",
+    );
+    let reply = app
+        .post_as(&laptop, "/api/auth/logout-all", &json!({}))
+        .await;
+    assert_eq!(reply.status, 204, "{}", reply.body);
+    assert_eq!(reply.cookie("sentinel_refresh").as_deref(), Some(""));
+    assert_error(&app.refresh(&laptop).await, 401, "invalid_refresh_token");
+    assert_error(&app.refresh(&phone).await, 401, "invalid_refresh_token");
+    // API keys cannot end sessions.
+    let again = app.login(ADMIN_EMAIL, PASSWORD).await;
+    let key = app.api_key(&again, "write").await;
+    let reply = app
+        .send_with_key(&key, Method::POST, "/api/auth/logout-all", Some(&json!({})))
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert_eq!(app.refresh(&again).await.status, 200);
 }
 
 #[tokio::test]

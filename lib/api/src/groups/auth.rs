@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/auth/login", post(login))
         .route("/api/auth/refresh", post(refresh))
         .route("/api/auth/logout", post(logout))
+        .route("/api/auth/logout-all", post(logout_all))
         .route("/api/auth/me", get(me))
         .route("/api/auth/change-password", post(change_password))
         .route("/api/auth/csrf-token", get(csrf_token))
@@ -362,6 +363,36 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
             .revoke_refresh_family(&sha256_hex(&value))
             .await?;
     }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, cookies::clear_refresh(&state.settings)?);
+    Ok(response)
+}
+
+/// Sign out everywhere: every session of the caller ends (all refresh tokens are
+/// revoked) and this browser's cookie is cleared. Access tokens already issued stay
+/// valid until they expire (15 min by default). Session only, with `X-CSRF-Token`.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout-all",
+    tag = "auth",
+    responses(
+        (status = 204, description = "Every session ended; the refresh cookie is cleared"),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+    ),
+)]
+async fn logout_all(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Response, ApiError> {
+    principal.require_session()?;
+    let revoked = state
+        .accounts
+        .revoke_user_refresh(&principal.user_id)
+        .await?;
+    tracing::info!(user = %principal.user_id, sessions = revoked, "signed out everywhere");
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()

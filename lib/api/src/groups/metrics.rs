@@ -289,6 +289,7 @@ pub struct SeriesPoint {
     pub up: u64,
     pub uptime_pct: Option<f64>,
     pub avg_ms: Option<f64>,
+    pub p50_ms: Option<f64>,
     pub p95_ms: Option<f64>,
 }
 
@@ -380,6 +381,7 @@ pub(crate) async fn series(
                 up: stats.up,
                 uptime_pct: stats.uptime_pct,
                 avg_ms: stats.avg_ms,
+                p50_ms: stats.p50_ms,
                 p95_ms: stats.p95_ms,
             }
         })
