@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod check;
 mod config;
 mod dashboard;
+mod migrate;
 mod secrets;
 mod serve;
 
@@ -35,6 +36,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Check one URL now and print the outcome; exit 0 up, 1 down, 2 bad input.
     Check(check::CheckArgs),
+    /// Apply the PostgreSQL migrations (`POSTGRES_URL`); safe to run again.
+    Migrate(migrate::MigrateArgs),
 }
 
 fn init_logging(format: &str) {
@@ -72,6 +75,20 @@ fn main() -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("sentinel: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Migrate(args) => {
+            init_logging(&cli.log_format);
+            match runtime.block_on(migrate::run(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e @ migrate::MigrateError::Usage(_)) => {
+                    eprintln!("{e}");
+                    ExitCode::from(2)
+                }
+                Err(e) => {
+                    eprintln!("sentinel migrate: {e:#}");
                     ExitCode::from(1)
                 }
             }

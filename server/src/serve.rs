@@ -13,12 +13,14 @@ use sentinel_core::{MonitorId, MonitorSpec};
 use sentinel_embedded::FolderBlobStore;
 use sentinel_embedded::SqliteStore;
 use sentinel_embedded::mail::{OutboxMailer, SmtpMailer};
+use sentinel_mongo::{MongoPingLog, MongoSettings};
 use sentinel_pipeline::EngineHandle;
 use sentinel_pipeline::channels::{AlertChannel, ChannelDeps, http_client};
 use sentinel_pipeline::{CheckStage, Engine, EngineConfig, Notifier, RetryPolicy};
+use sentinel_postgres::{PgSettings, PgStore};
 use sentinel_probe::{ProbeSettings, Prober};
-use sentinel_store::{Mailer, MonitorStore, PingLog, Stores};
-use sentinel_store::{MonitorOrigin, MonitorRecords};
+use sentinel_store::split::{PurgeMonitor, SplitStores};
+use sentinel_store::{Mailer, MonitorOrigin, PingLog, Stores};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -81,9 +83,13 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Resolved> {
 
 /// Makes the stored config monitors match the config file (the file is the source of
 /// truth for them); monitors created through the API are left alone.
-async fn sync_monitors(store: &SqliteStore, config: &Config) -> anyhow::Result<()> {
+async fn sync_monitors(
+    store: &dyn Stores,
+    records: &dyn AccountStores,
+    config: &Config,
+) -> anyhow::Result<()> {
     let wanted: std::collections::HashSet<_> = config.monitors.iter().map(|m| &m.id).collect();
-    for record in store.list_monitor_records(None).await? {
+    for record in records.list_monitor_records(None).await? {
         let from_file = record.origin == MonitorOrigin::Config;
         if from_file && !wanted.contains(&record.spec.id) {
             info!(monitor_id = %record.spec.id, "monitor removed from config");
@@ -100,6 +106,66 @@ async fn sync_monitors(store: &SqliteStore, config: &Config) -> anyhow::Result<(
         store.upsert_monitor(spec).await?;
     }
     Ok(())
+}
+
+/// Where `serve` keeps things.
+struct Backends {
+    stores: Arc<dyn Stores>,
+    accounts: Arc<dyn AccountStores>,
+}
+
+/// SQLite in the data folder; or, when `POSTGRES_URL` is set, PostgreSQL for monitors,
+/// accounts, incidents, alert deliveries and rate limits (migrated at start), MongoDB
+/// for ping logs when `MONGODB_URI` is set (else SQLite), and SQLite for live state.
+async fn open_backends(data: &std::path::Path) -> anyhow::Result<Backends> {
+    let sqlite = Arc::new(
+        SqliteStore::open(data.join("sentinel.db"))
+            .await
+            .with_context(|| format!("cannot open database in {}", data.display()))?,
+    );
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let Some(postgres_url) = env("POSTGRES_URL") else {
+        return Ok(Backends {
+            stores: Arc::clone(&sqlite) as Arc<dyn Stores>,
+            accounts: sqlite,
+        });
+    };
+    let settings = PgSettings::from_url(&postgres_url).context("POSTGRES_URL")?;
+    let pg = PgStore::connect(&settings)
+        .await
+        .context("cannot connect to PostgreSQL (POSTGRES_URL)")?;
+    let applied = pg.migrate().await.context("PostgreSQL migrations")?;
+    info!(applied = applied.len(), "PostgreSQL ready");
+    let (pings, ping_purger): (Arc<dyn PingLog>, Arc<dyn PurgeMonitor>) = match env("MONGODB_URI") {
+        Some(uri) => {
+            let database = env("MONGODB_DATABASE").unwrap_or_else(|| "sentinel".into());
+            let mongo = Arc::new(
+                MongoPingLog::connect(&uri, &database, MongoSettings::default())
+                    .await
+                    .context("MONGODB_URI")?,
+            );
+            mongo
+                .ensure_schema()
+                .await
+                .context("cannot prepare MongoDB (MONGODB_URI)")?;
+            info!(database, "ping logs in MongoDB");
+            (Arc::clone(&mongo) as _, mongo as _)
+        }
+        None => (Arc::clone(&sqlite) as _, Arc::clone(&sqlite) as _),
+    };
+    let pg = Arc::new(pg);
+    let stores = SplitStores {
+        monitors: Arc::clone(&pg) as _,
+        pings,
+        states: Arc::clone(&sqlite) as _,
+        incidents: Arc::clone(&pg) as _,
+        ledger: Arc::clone(&pg) as _,
+        purgers: vec![ping_purger, sqlite as Arc<dyn PurgeMonitor>],
+    };
+    Ok(Backends {
+        stores: Arc::new(stores),
+        accounts: pg,
+    })
 }
 
 /// Tells the engine about monitors created or changed through the API.
@@ -201,12 +267,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data)
         .with_context(|| format!("cannot create data folder {}", data.display()))?;
     let settings = api_settings(&data, listen)?;
-    let store = Arc::new(
-        SqliteStore::open(data.join("sentinel.db"))
-            .await
-            .with_context(|| format!("cannot open database in {}", data.display()))?,
-    );
-    sync_monitors(&store, &config).await?;
+    let Backends {
+        stores: store,
+        accounts,
+    } = open_backends(&data).await?;
+    sync_monitors(store.as_ref(), accounts.as_ref(), &config).await?;
 
     let stage = Arc::new(
         CheckStage::new(Arc::clone(&store), prober, config.max_in_flight)
@@ -215,7 +280,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Config monitors alert the file's channels; API monitors their owner's channels.
     let routing = AccountChannels {
         config_channels: channels.clone(),
-        accounts: Arc::clone(&store) as Arc<dyn AccountStores>,
+        accounts: Arc::clone(&accounts),
         keyring: settings.encryption.clone(),
         deps: deps.clone(),
     };
@@ -258,8 +323,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let stats = Arc::clone(&engine.stats);
     let state = AppState {
-        stores: Arc::clone(&store) as Arc<dyn Stores>,
-        accounts: Arc::clone(&store) as Arc<dyn AccountStores>,
+        stores: Arc::clone(&store),
+        accounts: Arc::clone(&accounts),
         blobs: Arc::new(FolderBlobStore::new(data.join("blobs"))),
         mailer: Arc::clone(&mailer),
         settings: Arc::new(settings),

@@ -194,3 +194,12 @@ impl MonitorRecords for SqliteStore {
         .await
     }
 }
+
+/// As one part of split stores (self-hosted with PostgreSQL), SQLite keeps live state
+/// and maybe pings: deleting a monitor clears them here too.
+#[async_trait]
+impl sentinel_store::split::PurgeMonitor for SqliteStore {
+    async fn purge_monitor(&self, id: &MonitorId) -> StoreResult<()> {
+        self.delete_monitor(id).await.map(|_| ())
+    }
+}
