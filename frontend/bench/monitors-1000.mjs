@@ -69,7 +69,9 @@ async function seed(base, targetUrl) {
 }
 
 const target = await startTarget();
-const stack = await startStack();
+// Seeding creates N monitors with one API key, more than a key's default allowance
+// (RATE_LIMIT_MAX_REQUESTS, 100 per 15 min): lift it for this throwaway server only.
+const stack = await startStack({ env: { RATE_LIMIT_MAX_REQUESTS: String(Math.max(1000, N * 2)) } });
 let browser;
 try {
   const { key, seedMs } = await seed(stack.sentinel.base, target.url);

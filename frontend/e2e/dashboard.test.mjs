@@ -1,14 +1,16 @@
 // End-to-end: the built dashboard against a real `sentinel serve`, in headless Chromium.
 // One story, in order: register → create a monitor → up → target stops → down with an
-// incident → target back → recovered; channels, keys, users; the public status page and
-// badges without a session; a read-only `monitor` user sees no edit buttons.
+// incident → target back → recovered; channels, keys, users; sign out everywhere; the
+// public status page with its 90-day bars and badges without a session; a read-only
+// `monitor` user sees no edit buttons. `sentinel serve` serves the freshly built dist/
+// itself (SENTINEL_DASHBOARD_DIR), with the default rate limits.
 // Screenshots of the main pages go to $SCREENSHOTS_DIR (default e2e/out/screenshots).
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort, frontendDir, launchBrowser, startStack, startTarget } from './harness.mjs';
+import { distDir, freePort, frontendDir, launchBrowser, startStack, startTarget } from './harness.mjs';
 
 const SHOTS = process.env.SCREENSHOTS_DIR ?? path.join(frontendDir, 'e2e', 'out', 'screenshots');
 const ADMIN = { email: 'admin@example.com', password: 'correct horse battery staple' };
@@ -24,6 +26,7 @@ let page;
 let receiver;
 const pageErrors = [];
 const unexpectedResponses = [];
+const seriesBodies = [];
 
 async function shot(name, opts = {}) {
   if (opts.fullPage) await page.evaluate(() => window.scrollTo(0, 0)); // keep the sticky bar on top
@@ -49,20 +52,35 @@ async function startReceiver() {
   return { url: `http://127.0.0.1:${port}/hook`, received, stop: () => new Promise((r) => server.close(r)) };
 }
 
+/** 90 daily bars, today's with checks in it, each with a tooltip, and a summary in words for screen readers. */
+async function assertDayBars(scope) {
+  const bars = scope.locator('.daybars .bars[role="img"]');
+  await bars.waitFor();
+  assert.equal(await bars.locator('.bar').count(), 90);
+  const label = await bars.getAttribute('aria-label');
+  // The target was down for a while today, so today is below 99.9 % and named.
+  assert.match(label, /^90-day uptime \d+(\.\d+)? %; \d+ days? below 99\.9 %, lowest \d{1,2} \w{3} \d{4} \d+(\.\d+)? %/);
+  const titles = await bars.locator('.bar').evaluateAll((els) => els.map((e) => e.getAttribute('title')));
+  for (const t of titles) assert.match(t, /^\d{1,2} \w{3} \d{4}: (\d+(\.\d+)? % of \d+ checks?|no data)$/);
+  assert.match(titles[89], / % of \d+ checks$/, `today has checks: ${titles[89]}`);
+  assert.ok(!(await bars.locator('.bar').last().getAttribute('class')).includes('bar-none'));
+}
+
 describe('dashboard against sentinel serve', { concurrency: false }, () => {
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     target = await startTarget();
     receiver = await startReceiver();
     stack = await startStack({ log: !!process.env.E2E_LOG });
-    console.log(`# sentinel at ${stack.sentinel.base}; dashboard ${stack.direct ? 'served by sentinel' : `via the harness proxy at ${stack.base}`}`);
+    console.log(`# sentinel serve at ${stack.base}, dashboard from ${distDir}`);
     browser = await launchBrowser();
     page = browser.context.pages()[0] ?? (await browser.context.newPage());
     page.setDefaultTimeout(15_000);
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('response', (r) => {
       const u = new URL(r.url());
-      if (r.status() >= 500) unexpectedResponses.push(`${r.status()} ${u.pathname}`);
+      if (r.status() >= 500 || r.status() === 429) unexpectedResponses.push(`${r.status()} ${u.pathname}`);
+      if (/^\/api\/metrics\/[^/]+\/series$/.test(u.pathname) && r.ok()) seriesBodies.push(r.json().catch(() => null));
     });
   });
 
@@ -134,6 +152,35 @@ describe('dashboard against sentinel serve', { concurrency: false }, () => {
     await page.waitForURL('**/monitors/checkout-api');
   });
 
+  it('is served by sentinel itself: deep links load the app, unknown API paths stay JSON 404s', async () => {
+    // A fresh navigation straight to a dashboard route (nothing in memory), then a reload.
+    await page.goto(`${stack.base}/monitors/checkout-api`);
+    await page.getByRole('heading', { name: 'Checkout API', exact: true, level: 1 }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Checkout API', exact: true, level: 1 }).waitFor();
+    assert.match(page.url(), /\/monitors\/checkout-api$/);
+    // The same from outside the browser: index.html (no-cache) for routes, immutable hashed assets.
+    const deep = await fetch(`${stack.base}/monitors/checkout-api`);
+    assert.equal(deep.status, 200);
+    assert.match(deep.headers.get('content-type'), /^text\/html/);
+    assert.equal(deep.headers.get('cache-control'), 'no-cache');
+    assert.match(deep.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    const html = await deep.text();
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    assert.ok(asset, 'index.html loads a hashed script');
+    assert.equal(html, readFileSync(path.join(distDir, 'index.html'), 'utf8'), 'served from the fresh build');
+    const js = await fetch(`${stack.base}${asset}`);
+    assert.equal(js.status, 200);
+    assert.equal(js.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    assert.match(js.headers.get('content-type'), /javascript/);
+    const missingAsset = await fetch(`${stack.base}/assets/nope-0000.js`);
+    assert.equal(missingAsset.status, 404, 'a missing file is not answered with index.html');
+    const nope = await fetch(`${stack.base}/api/nope`);
+    assert.equal(nope.status, 404);
+    assert.match(nope.headers.get('content-type'), /application\/json/);
+    assert.equal(typeof (await nope.json()).error?.code, 'string');
+  });
+
   it('sees the monitor go up', async () => {
     await page.locator('.title-line .status[data-status="up"]').waitFor({ timeout: TRANSITION_MS });
     await page.locator('table.checks tbody tr.ok').first().waitFor();
@@ -197,6 +244,14 @@ describe('dashboard against sentinel serve', { concurrency: false }, () => {
     const csv = readFileSync(file, 'utf8');
     assert.ok(csv.split('\n').length > 2, 'CSV has a header and rows');
     await page.getByText(/checks exported/).waitFor();
+    // The response-time chart draws p50 and p95 (the average is there, off by default).
+    await page.locator('.uplot').waitFor();
+    const legend = (await page.locator('.u-legend .u-series .u-label').allTextContents()).map((t) => t.trim());
+    for (const label of ['p50', 'p95', 'Average']) assert.ok(legend.includes(label), `legend has ${label}: ${legend}`);
+    const series = (await Promise.all(seriesBodies)).filter(Boolean);
+    const points = series.flatMap((b) => b.points).filter((p) => p.checks > 0);
+    assert.ok(points.length > 0, 'the chart had data');
+    assert.ok(points.every((p) => typeof p.p50_ms === 'number' && typeof p.p95_ms === 'number'), 'points carry p50_ms and p95_ms');
     await shot('monitor-detail', { fullPage: true });
   });
 
@@ -281,14 +336,51 @@ describe('dashboard against sentinel serve', { concurrency: false }, () => {
     await page.getByRole('button', { name: 'Change password' }).click();
     await page.getByText('Password changed.').waitFor();
     ADMIN.password = 'another long passphrase';
-    await shot('profile');
+    await shot('profile', { fullPage: true });
   });
 
   it('signs out', async () => {
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click();
     await page.waitForURL('**/sign-in');
     await page.goto(`${stack.base}/monitors`);
     await page.waitForURL('**/sign-in?next=%2Fmonitors');
+  });
+
+  it('signs out everywhere: another device can no longer renew its session', async () => {
+    // "Another device": a session opened from node, with its own refresh cookie.
+    const login = await fetch(`${stack.base}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(ADMIN),
+    });
+    assert.equal(login.status, 200);
+    const other = await login.json();
+    const cookie = login.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    assert.match(cookie, /sentinel_refresh=/);
+    const refreshOther = () =>
+      fetch(`${stack.base}/api/auth/refresh`, { method: 'POST', headers: { cookie, 'x-csrf-token': other.csrfToken } });
+    // This browser signs in again and ends every session from the profile page.
+    await page.fill('#email', ADMIN.email);
+    await page.fill('#password', ADMIN.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL('**/monitors');
+    await page.getByRole('link', { name: /admin@example.com/ }).click();
+    const card = page.getByRole('group', { name: 'Sign out everywhere' });
+    assert.match(await card.textContent(), /15 minutes/);
+    await card.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await card.getByRole('button', { name: 'Sign out all sessions' }).click();
+    await page.waitForURL('**/sign-in');
+    await page.getByText('Signed out everywhere.').waitFor();
+    // This browser's cookie is gone: a reload of a private page asks for sign-in.
+    await page.goto(`${stack.base}/monitors`);
+    await page.waitForURL('**/sign-in?next=%2Fmonitors');
+    // The other device's refresh token is revoked; its access token lives out its 15 min.
+    assert.equal((await refreshOther()).status, 401);
+    const stillValid = await fetch(`${stack.base}/api/auth/me`, { headers: { authorization: `Bearer ${other.accessToken}` } });
+    assert.equal(stillValid.status, 200);
   });
 
   it('shows the public status page without a session, with daily bars', async () => {
@@ -297,15 +389,13 @@ describe('dashboard against sentinel serve', { concurrency: false }, () => {
     const item = page.locator('.status-list li[data-monitor="checkout-api"]');
     await item.waitFor();
     assert.equal((await item.locator('.status .word').textContent()).trim(), 'Up');
-    // Daily bars, or a calm note on servers without the daily route yet.
-    await page.waitForFunction(() => !!document.querySelector('.daybars .bars:not(.bars-loading), .daybars .muted'));
-    const bars = await item.locator('.bar').count();
-    assert.ok(bars === 90 || (await item.locator('.daybars').textContent()).includes('not available'), `bars: ${bars}`);
+    await assertDayBars(item);
     // No URL leaks on the public page.
     assert.ok(!(await page.content()).includes(`127.0.0.1:${target.port}`));
     await shot('status-page');
     await item.getByRole('link', { name: 'Checkout API' }).click();
     await page.waitForURL('**/status/checkout-api');
+    await assertDayBars(page.locator('.status-page .card').first());
     await page.waitForFunction(() => {
       const i = document.querySelector('img.badge-live');
       return i instanceof HTMLImageElement && i.complete && i.naturalWidth > 0;
@@ -386,7 +476,9 @@ describe('dashboard against sentinel serve', { concurrency: false }, () => {
     assert.equal(overflow, false, 'no horizontal scrolling on a phone');
     await shot('monitors-phone');
     await page.goto(`${stack.base}/status`);
-    await page.locator('.status-list li').first().waitFor();
+    await page.locator('.status-list li .bars[role="img"]').first().waitFor();
+    const phoneOverflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+    assert.equal(phoneOverflow, false, 'the 90 bars fit a phone');
     await shot('status-page-phone');
     await page.setViewportSize({ width: 1280, height: 860 });
   });

@@ -1,10 +1,10 @@
-// Test harness: a real `sentinel serve` on a free port with a temp data dir, a local
-// target HTTP server that can be stopped and restarted, headless Chromium, and (only
-// when the binary does not serve the dashboard itself) a tiny static server with SPA
-// fallback that proxies /api and /health to sentinel.
+// Test harness: a real `sentinel serve` on a free port with a temp data dir, serving the
+// freshly built dashboard itself (SENTINEL_DASHBOARD_DIR, so the test never depends on
+// what was embedded at compile time); a local target HTTP server that can be stopped and
+// restarted; headless Chromium.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,10 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const frontendDir = path.resolve(here, '..');
-export const distDir = process.env.SENTINEL_DASHBOARD_DIR ?? path.join(frontendDir, 'dist');
-
-export const CSP =
-  "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+export const distDir = path.resolve(process.env.SENTINEL_DASHBOARD_DIR ?? path.join(frontendDir, 'dist'));
 
 export async function freePort() {
   const srv = net.createServer();
@@ -107,8 +104,8 @@ export async function startSentinel({ env = {}, log = false } = {}) {
     env: {
       ...process.env,
       RUST_LOG: process.env.RUST_LOG ?? 'warn',
-      // The whole suite runs from one IP: lift the per-IP limit (default 100 / 15 min).
-      RATE_LIMIT_MAX_REQUESTS: '1000000',
+      // Rate limits stay at their defaults (100 anonymous requests per IP, 1,000 per
+      // signed-in user, per 15 min) unless a caller passes its own in `env`.
       SENTINEL_DASHBOARD_DIR: distDir,
       ...env,
     },
@@ -151,60 +148,14 @@ export async function startSentinel({ env = {}, log = false } = {}) {
   };
 }
 
-/** Whether sentinel itself serves the dashboard at `/` (HTML, SPA fallback). */
-export async function servesDashboard(base) {
-  try {
-    const r = await fetch(`${base}/monitors`, { headers: { accept: 'text/html' } });
-    return r.ok && (r.headers.get('content-type') ?? '').includes('text/html');
-  } catch {
-    return false;
+/** Checks that sentinel serves the dashboard at `/` from `distDir` (HTML, SPA fallback). */
+export async function assertServesDashboard(base) {
+  const r = await fetch(`${base}/monitors`, { headers: { accept: 'text/html' } });
+  const body = await r.text();
+  const type = r.headers.get('content-type') ?? '';
+  if (!r.ok || !type.includes('text/html') || !body.includes('/assets/')) {
+    throw new Error(`sentinel serve does not serve the dashboard from ${distDir} at / (GET /monitors: ${r.status} ${type}); a binary with dashboard serving is needed`);
   }
-}
-
-// ---- fallback static server ----------------------------------------------------------------
-
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.json': 'application/json',
-  '.woff2': 'font/woff2',
-};
-
-/** Serves dist/ with SPA fallback; /api and /health go to `upstream`. */
-export async function startStaticProxy(upstreamPort) {
-  const port = await freePort();
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url, 'http://x');
-    if (url.pathname.startsWith('/api/') || url.pathname === '/health') {
-      const up = http.request(
-        { host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers },
-        (ur) => {
-          res.writeHead(ur.statusCode, ur.headers);
-          ur.pipe(res);
-        },
-      );
-      up.on('error', () => {
-        res.writeHead(502);
-        res.end();
-      });
-      req.pipe(up);
-      return;
-    }
-    let file = path.join(distDir, decodeURIComponent(url.pathname));
-    if (!file.startsWith(distDir) || !existsSync(file) || statSync(file).isDirectory()) file = path.join(distDir, 'index.html');
-    const ext = path.extname(file);
-    const headers = { 'content-type': TYPES[ext] ?? 'application/octet-stream', 'content-security-policy': CSP };
-    headers['cache-control'] = file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache';
-    res.writeHead(200, headers);
-    res.end(readFileSync(file));
-  });
-  server.listen(port, '127.0.0.1');
-  await once(server, 'listening');
-  return { port, base: `http://127.0.0.1:${port}`, stop: () => new Promise((r) => server.close(r)) };
 }
 
 // ---- browser -------------------------------------------------------------------------------
@@ -240,24 +191,19 @@ export async function launchBrowser(options = {}) {
   };
 }
 
-/** Everything the e2e tests and benches need, torn down by `stop()`. */
-export async function startStack({ log = false } = {}) {
+/** Everything the e2e tests and benches need, torn down by `stop()`. `env` goes to sentinel. */
+export async function startStack({ log = false, env = {} } = {}) {
   if (!existsSync(path.join(distDir, 'index.html'))) throw new Error(`${distDir}/index.html missing: run npm run build first`);
-  const sentinel = await startSentinel({ log });
-  let proxy = null;
-  let base = sentinel.base;
-  const direct = await servesDashboard(sentinel.base);
-  if (!direct) {
-    proxy = await startStaticProxy(sentinel.port);
-    base = proxy.base;
+  const sentinel = await startSentinel({ log, env });
+  try {
+    await assertServesDashboard(sentinel.base);
+  } catch (e) {
+    await sentinel.stop();
+    throw e;
   }
   return {
     sentinel,
-    base,
-    direct,
-    async stop() {
-      await proxy?.stop();
-      await sentinel.stop();
-    },
+    base: sentinel.base,
+    stop: () => sentinel.stop(),
   };
 }

@@ -126,8 +126,7 @@ export interface SeriesPoint {
   up: number;
   uptime_pct: number | null;
   avg_ms: number | null;
-  /** Not served yet by every server version: the chart falls back to `avg_ms`. */
-  p50_ms?: number | null;
+  p50_ms: number | null;
   p95_ms: number | null;
 }
 
@@ -440,6 +439,15 @@ export class Client {
     }
   }
 
+  /**
+   * Ends every session of this user (all refresh tokens) and this tab's. Access tokens
+   * other devices already hold keep working until they expire (15 min by default).
+   */
+  async logoutAll(): Promise<void> {
+    await this.request('POST', '/api/auth/logout-all');
+    this.setSession(null);
+  }
+
   async changePassword(currentPassword: string, newPassword: string): Promise<void> {
     const s = await this.request<SessionBody>('POST', '/api/auth/change-password', {
       body: { currentPassword, newPassword },
@@ -592,19 +600,13 @@ export class Client {
     return this.request<PublicMonitor>('GET', `/api/public/monitors/${enc(id)}/status`, { anonymous: true });
   }
 
-  /** Daily uptime bars; `null` when this server does not serve them yet (404 on the route). */
-  async publicDays(id: string, days = 90): Promise<DayBar[] | null> {
-    try {
-      const r = await this.request<{ monitor_id: string; days: DayBar[] }>(
-        'GET',
-        `/api/public/monitors/${enc(id)}/days`,
-        { query: { days }, anonymous: true },
-      );
-      return r.days;
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 404) return null;
-      throw e;
-    }
+  /** Per-day uptime of a public monitor, oldest first, today last. */
+  async publicDays(id: string, days = 90): Promise<DayBar[]> {
+    const r = await this.request<{ monitor_id: string; days: DayBar[] }>('GET', `/api/public/monitors/${enc(id)}/days`, {
+      query: { days },
+      anonymous: true,
+    });
+    return r.days;
   }
 }
 

@@ -204,6 +204,28 @@ describe('Client', () => {
     expect(calls[1].headers['x-csrf-token']).toBe('csrf-cookie');
   });
 
+  it('signs out everywhere with the session and the CSRF token, then forgets the session', async () => {
+    const { client, calls } = fake({
+      'POST /api/auth/login': () => json(200, session('t1')),
+      'POST /api/auth/logout-all': () => new Response(null, { status: 204 }),
+    });
+    await client.login('a@example.com', 'pw');
+    await client.logoutAll();
+    expect(client.user).toBeNull();
+    expect(calls[1].headers.authorization).toBe('Bearer t1');
+    expect(calls[1].headers['x-csrf-token']).toBe('csrf-cookie');
+  });
+
+  it('keeps the session when signing out everywhere fails', async () => {
+    const { client } = fake({
+      'POST /api/auth/login': () => json(200, session('t1')),
+      'POST /api/auth/logout-all': () => json(503, { error: { code: 'storage_unavailable', message: 'try again' } }),
+    });
+    await client.login('a@example.com', 'pw');
+    await expect(client.logoutAll()).rejects.toBeInstanceOf(ApiError);
+    expect(client.user).not.toBeNull();
+  });
+
   it('turns network failures into a readable error', async () => {
     const client = new Client({
       fetch: (async () => {
@@ -224,11 +246,13 @@ describe('Client', () => {
     expect(calls[1].url).toBe('/api/metrics/a%2Fb/series?period=7d&bucket=1h');
   });
 
-  it('answers null for daily bars on servers without the route, and the days otherwise', async () => {
+  it('reads the daily bars of a public monitor, anonymously', async () => {
     const days = [{ date: '2026-11-25', start: 1, checks: 10, up: 9, uptime_pct: 90 }];
-    const { client } = fake({ 'GET /api/public/monitors/web/days': () => json(200, { monitor_id: 'web', days }) });
+    const { client, calls } = fake({ 'GET /api/public/monitors/web/days': () => json(200, { monitor_id: 'web', days }) });
     expect(await client.publicDays('web')).toEqual(days);
-    expect(await client.publicDays('other')).toBeNull();
+    expect(calls[0].url).toBe('/api/public/monitors/web/days?days=90');
+    expect(calls[0].headers.authorization).toBeUndefined();
+    await expect(client.publicDays('other')).rejects.toMatchObject({ status: 404 });
   });
 
   it('creates a monitor with the body as given and returns field errors', async () => {

@@ -17,7 +17,7 @@ export interface ChartData {
   each: (number | null)[];
   p50: (number | null)[];
   p95: (number | null)[];
-  p50IsAvg: boolean;
+  avg: (number | null)[];
 }
 
 /**
@@ -25,23 +25,21 @@ export interface ChartData {
  * uPlot wants aligned arrays, so each series has nulls where the other has points.
  */
 export function chartData(points: SeriesPoint[], bucketMs: number, checks: CheckResult[] = [], now = Date.now()): ChartData {
-  const rows: [number, number | null, number | null, number | null][] = [];
-  let p50IsAvg = false;
+  type Row = [x: number, each: number | null, p50: number | null, p95: number | null, avg: number | null];
+  const rows: Row[] = [];
   for (const p of points) {
     if (p.checks === 0) continue;
-    const p50 = p.p50_ms ?? p.avg_ms;
-    if (p.p50_ms == null && p.avg_ms != null) p50IsAvg = true;
     // The middle of the bucket, but never in the future (the current hour is partial).
-    rows.push([Math.max(p.start, Math.min(p.start + bucketMs / 2, now)) / 1000, null, p50, p.p95_ms]);
+    rows.push([Math.max(p.start, Math.min(p.start + bucketMs / 2, now)) / 1000, null, p.p50_ms, p.p95_ms, p.avg_ms]);
   }
-  for (const c of checks) rows.push([c.checked_at / 1000, c.success ? c.timings.total_ms : null, null, null]);
+  for (const c of checks) rows.push([c.checked_at / 1000, c.success ? c.timings.total_ms : null, null, null, null]);
   rows.sort((a, b) => a[0] - b[0]);
   return {
     x: rows.map((r) => r[0]),
     each: rows.map((r) => r[1]),
     p50: rows.map((r) => r[2]),
     p95: rows.map((r) => r[3]),
-    p50IsAvg,
+    avg: rows.map((r) => r[4]),
   };
 }
 
@@ -81,8 +79,10 @@ export function LatencyChart({ data, label }: { data: ChartData; label: string }
               spanGaps: false,
               value: (_u, v) => ms(v),
             },
-            { label: data.p50IsAvg ? 'Average' : 'p50', stroke: cssVar('--chart-p50', '#1f6feb'), width: 2, spanGaps: true, value: (_u, v) => ms(v) },
+            { label: 'p50', stroke: cssVar('--chart-p50', '#1f6feb'), width: 2, spanGaps: true, value: (_u, v) => ms(v) },
             { label: 'p95', stroke: cssVar('--chart-p95', '#bf8700'), width: 2, dash: [6, 4], spanGaps: true, value: (_u, v) => ms(v) },
+            // Off by default (click its legend entry): one slow check drags an average, not a median.
+            { label: 'Average', show: false, stroke: cssVar('--chart-avg', '#8250df'), width: 1, dash: [2, 3], spanGaps: true, value: (_u, v) => ms(v) },
           ],
           hooks: {
             setScale: [
@@ -97,7 +97,7 @@ export function LatencyChart({ data, label }: { data: ChartData; label: string }
             ],
           },
         },
-        [data.x, data.each, data.p50, data.p95],
+        [data.x, data.each, data.p50, data.p95, data.avg],
         host.current,
       );
       plot.current = u;

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError } from '../api';
-import { Button, describedBy, ErrorNotice, Field, Notice, useTitle } from '../components/ui';
+import { Button, ConfirmButton, describedBy, ErrorNotice, Field, Notice, toast, useTitle } from '../components/ui';
+import { navigate } from '../router';
 import { dateTime } from '../format';
 import { useUser } from '../session';
 
@@ -81,6 +82,36 @@ export function ProfilePage() {
           Change password
         </Button>
       </form>
+      <SignOutEverywhere />
     </section>
+  );
+}
+
+/** Ends every session of this user: other browsers, phones, forgotten laptops, and this tab. */
+function SignOutEverywhere() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await api.logoutAll();
+      toast('Signed out everywhere.');
+      navigate('/sign-in');
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="card" role="group" aria-labelledby="everywhere-title">
+      <h2 id="everywhere-title">Sign out everywhere</h2>
+      <p class="muted small">
+        Ends every session of this account, this one included. Other devices cannot renew their sign-in; a page already open there keeps working for at most 15 minutes,
+        until its current access token runs out. API keys are not affected: revoke them under <a href="/api-keys">API keys</a>.
+      </p>
+      {error ? <ErrorNotice error={error} /> : null}
+      <ConfirmButton label="Sign out everywhere" confirmLabel="Sign out all sessions" busy={busy} onConfirm={run} />
+    </div>
   );
 }

@@ -78,7 +78,7 @@ function PublicMonitorBlock({ m, link, now }: { m: PublicMonitor; link?: boolean
 export function DayBars({ id, days = 90 }: { id: string; days?: number }) {
   const ref = useRef<HTMLDivElement>(null);
   const [visible, setVisible] = useState(false);
-  const [bars, setBars] = useState<DayBar[] | null | undefined>(undefined);
+  const [bars, setBars] = useState<DayBar[] | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     const el = ref.current;
@@ -104,31 +104,46 @@ export function DayBars({ id, days = 90 }: { id: string; days?: number }) {
   let body;
   if (error) body = <span class="muted small">Daily history unavailable.</span>;
   else if (bars === undefined) body = <span class="bars bars-loading" aria-hidden="true" />;
-  else if (bars === null) body = <span class="muted small">Daily history is not available on this server yet.</span>;
-  else {
-    const checks = bars.reduce((a, b) => a + b.checks, 0);
-    const up = bars.reduce((a, b) => a + b.up, 0);
-    const overall = checks ? (up / checks) * 100 : null;
-    const badDays = bars.filter((b) => b.uptime_pct != null && b.uptime_pct < 99.9).length;
-    body = (
-      <>
-        <div class="bars" role="img" aria-label={`${days}-day uptime ${pct(overall)}; ${badDays} day${badDays === 1 ? '' : 's'} below 99.9 %`}>
-          {bars.map((b) => (
-            <span class={`bar bar-${uptimeLevel(b.uptime_pct)}`} title={`${day(b.date)}: ${b.checks ? `${pct(b.uptime_pct)} of ${b.checks} checks` : 'no data'}`} />
-          ))}
-        </div>
-        <div class="bars-axis muted small" aria-hidden="true">
-          <span>{days} days ago</span>
-          <span>{pct(overall)} uptime</span>
-          <span>today</span>
-        </div>
-      </>
-    );
-  }
+  else body = <Bars bars={bars} days={days} />;
   return (
     <div class="daybars" ref={ref}>
       {body}
     </div>
+  );
+}
+
+const WORST_LISTED = 3;
+
+function Bars({ bars, days }: { bars: DayBar[]; days: number }) {
+  const checks = bars.reduce((a, b) => a + b.checks, 0);
+  const up = bars.reduce((a, b) => a + b.up, 0);
+  const overall = checks ? (up / checks) * 100 : null;
+  const bad = bars.filter((b) => b.uptime_pct != null && b.uptime_pct < 99.9);
+  // Screen readers get the summary and the worst days in words; sighted users hover a bar.
+  const worst = [...bad].sort((a, b) => (a.uptime_pct ?? 100) - (b.uptime_pct ?? 100)).slice(0, WORST_LISTED);
+  const label =
+    `${days}-day uptime ${pct(overall)}; ` +
+    (bad.length === 0
+      ? 'no day below 99.9 %'
+      : `${bad.length} day${bad.length === 1 ? '' : 's'} below 99.9 %` +
+        (worst.length ? `, lowest ${worst.map((b) => `${day(b.date)} ${pct(b.uptime_pct)}`).join(', ')}` : ''));
+  return (
+    <>
+      <div class="bars" role="img" aria-label={label}>
+        {bars.map((b) => (
+          <span
+            class={`bar bar-${uptimeLevel(b.uptime_pct)}`}
+            data-date={b.date}
+            title={`${day(b.date)}: ${b.checks ? `${pct(b.uptime_pct)} of ${b.checks} check${b.checks === 1 ? '' : 's'}` : 'no data'}`}
+          />
+        ))}
+      </div>
+      <div class="bars-axis muted small" aria-hidden="true">
+        <span>{days} days ago</span>
+        <span>{pct(overall)} uptime</span>
+        <span>today</span>
+      </div>
+    </>
   );
 }
 
