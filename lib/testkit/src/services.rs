@@ -275,5 +275,20 @@ fn start_postgres() -> String {
         "PostgreSQL did not start; see {}",
         dir.join("server.log").display()
     );
+    // The port opens before the server accepts sessions ("starting up").
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = Command::new(bin.join("pg_isready"))
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ready {
+            break;
+        }
+        assert!(Instant::now() < deadline, "PostgreSQL never became ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     format!("postgres://postgres@127.0.0.1:{port}/postgres")
 }
