@@ -6,6 +6,7 @@
 #   bench/run.sh engine     # the engine at 10,000 monitors / 60 s (4 minutes)
 #   bench/run.sh stats      # 90-day window from rollups vs a raw scan
 #   bench/run.sh api        # the API under wrk (100 monitors, badges) and login vs PBKDF2
+#   bench/run.sh coldstart  # each Lambda function: process start → first event answered
 #
 # Environment: CARGO_TARGET_DIR (default: the workspace's target/), ENGINE_DURATION
 # (seconds, default 240: one warm-up interval + 3 steady minutes), TLS_N (checks per
@@ -15,12 +16,15 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 what="${1:-all}"
-case "$what" in all|tls|engine|stats|api) ;; *)
-    echo "usage: $0 [all|tls|engine|stats|api]" >&2; exit 2 ;;
+case "$what" in all|tls|engine|stats|api|coldstart) ;; *)
+    echo "usage: $0 [all|tls|engine|stats|api|coldstart]" >&2; exit 2 ;;
 esac
 
+functions=(auth users monitors metrics export api-keys public scheduler prober notifier)
 if [[ "$what" == all || "$what" == api ]]; then
     cargo build --release -p sentinel-bench -p sentinel-server
+elif [[ "$what" == coldstart ]]; then
+    cargo build --release -p sentinel-bench "${functions[@]/#/--package=sentinel-fn-}"
 else
     cargo build --release -p sentinel-bench
 fi
@@ -55,4 +59,27 @@ fi
 
 if [[ "$what" == all || "$what" == api ]]; then
     bench/api.sh
+fi
+
+if [[ "$what" == all || "$what" == coldstart ]]; then
+    [[ "$what" == all ]] && cargo build --release "${functions[@]/#/--package=sentinel-fn-}"
+    scripts/test-services install
+    services_env=$(scripts/test-services start)
+    eval "$services_env"
+    trap 'scripts/test-services stop "$SENTINEL_SERVICES_DIR"' EXIT
+    "$bin/bench-cold-start" --bin-dir "$bin" --endpoint "$SENTINEL_TEST_AWS_ENDPOINT" \
+        --runs "${COLD_RUNS:-15}" --json "$out/cold-start.jsonl"
+    echo
+    echo "| Function | bootstrap, stripped | zipped |"
+    echo "|---|---|---|"
+    for f in "${functions[@]}"; do
+        python3 - "$bin/$f" "$f" <<'PY'
+import io, os, sys, zipfile
+path, name = sys.argv[1], sys.argv[2]
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+    z.write(path, "bootstrap")
+print(f"| `{name}` | {os.path.getsize(path) / 1e6:.1f} MB | {len(buf.getvalue()) / 1e6:.1f} MB |")
+PY
+    done
 fi

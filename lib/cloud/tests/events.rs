@@ -25,7 +25,10 @@ fn every_sample_event_parses_as_its_function_reads_it() {
             "scheduler.json" => {
                 let event: serde_json::Value = serde_json::from_str(&text).unwrap();
                 assert_eq!(event["detail-type"], "Scheduled Event", "{name}");
-                assert!(event["time"].as_str().is_some(), "{name}: the scheduler reads `time`");
+                assert!(
+                    event["time"].as_str().is_some(),
+                    "{name}: the scheduler reads `time`"
+                );
             }
             "prober-batch.json" => {
                 let event: SqsEvent = serde_json::from_str(&text).unwrap();
@@ -55,5 +58,8 @@ fn every_sample_event_parses_as_its_function_reads_it() {
             }
         }
     }
-    assert!(seen >= 13, "one event per function and route group ({seen})");
+    assert!(
+        seen >= 13,
+        "one event per function and route group ({seen})"
+    );
 }

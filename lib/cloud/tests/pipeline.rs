@@ -14,9 +14,9 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use common::{MAIL_FROM, Mongo, ONCALL, aws_infrastructure, mails_to, postgres_database};
 use http_body_util::BodyExt;
 use sentinel_api::ApiSettings;
-use common::{MAIL_FROM, Mongo, ONCALL, aws_infrastructure, mails_to, postgres_database};
 use sentinel_aws::{AwsConfig, SqsQueue};
 use sentinel_cloud::handlers::{QueueMessage, notify_messages, probe_messages, schedule_minute};
 use sentinel_cloud::{Cloud, CloudConfig};

@@ -213,4 +213,3 @@ pub async fn mails_to(endpoint: &str, needle: &str) -> Vec<Value> {
     walk(ses, needle, &mut out);
     out
 }
-
