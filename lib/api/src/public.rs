@@ -111,21 +111,23 @@ pub struct SystemStatus {
 /// A scheduler tick older than this means the scheduler is stuck.
 const SCHEDULER_STALL_MS: i64 = 30_000;
 
-fn system_status(state: &AppState, now: UnixMs) -> SystemStatus {
-    let last_tick = state.last_tick.as_ref().and_then(|f| f());
-    let scheduler = match (&state.last_tick, last_tick) {
+type TickFn = std::sync::Arc<dyn Fn() -> Option<i64> + Send + Sync>;
+
+fn system_status(ticks: &Option<TickFn>, now: UnixMs, store_ok: bool) -> SystemStatus {
+    let last_tick = ticks.as_ref().and_then(|f| f());
+    let scheduler = match (ticks, last_tick) {
         (None, _) => "not_running",
         (Some(_), Some(t)) if now - t <= SCHEDULER_STALL_MS => "ok",
         (Some(_), _) => "stalled",
     };
-    let status = if scheduler == "stalled" {
+    let status = if scheduler == "stalled" || !store_ok {
         "degraded"
     } else {
         "ok"
     };
     SystemStatus {
         status: status.to_owned(),
-        store: "ok".to_owned(),
+        store: if store_ok { "ok" } else { "unavailable" }.to_owned(),
         scheduler: scheduler.to_owned(),
         scheduler_last_tick: last_tick,
     }
@@ -163,12 +165,27 @@ fn describe(spec: &MonitorSpec, live: Option<LiveState>, uptime_24h: Option<f64>
     path = "/api/public/status",
     tag = "public",
     security(()),
-    responses((status = 200, description = "Public monitors", body = PublicStatus)),
+    responses(
+        (status = 200, description = "Public monitors", body = PublicStatus),
+        (status = 503, description = "The store cannot be read: no monitors, `system.store` is `unavailable`", body = PublicStatus),
+    ),
 )]
-pub(crate) async fn status_page(
-    State(state): State<AppState>,
-) -> Result<Json<PublicStatus>, ApiError> {
+pub(crate) async fn status_page(State(state): State<AppState>) -> Response {
     let now = now_ms();
+    match public_monitors(&state, now).await {
+        Ok(monitors) => Json(public_status(&state, monitors, now, true)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "status page: store failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(public_status(&state, Vec::new(), now, false)),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn public_monitors(state: &AppState, now: UnixMs) -> Result<Vec<PublicMonitor>, ApiError> {
     let monitors: Vec<MonitorSpec> = state
         .stores
         .list_monitors()
@@ -184,26 +201,34 @@ pub(crate) async fn status_page(
         .map(|s| (s.monitor_id.clone(), s))
         .collect();
     let ids: Vec<MonitorId> = monitors.iter().map(|m| m.id.clone()).collect();
-    let uptime = uptimes(&state, &ids, Period::Day, now).await?;
-    let out: Vec<PublicMonitor> = monitors
+    let uptime = uptimes(state, &ids, Period::Day, now).await?;
+    Ok(monitors
         .iter()
         .map(|spec| describe(spec, states.remove(&spec.id), uptime.get(&spec.id).copied()))
-        .collect();
-    let overall = if out.is_empty() {
+        .collect())
+}
+
+fn public_status(
+    state: &AppState,
+    monitors: Vec<PublicMonitor>,
+    now: UnixMs,
+    store_ok: bool,
+) -> PublicStatus {
+    let overall = if monitors.is_empty() {
         "unknown"
-    } else if out.iter().any(|m| m.status == Status::Down) {
+    } else if monitors.iter().any(|m| m.status == Status::Down) {
         "down"
-    } else if out.iter().all(|m| m.status == Status::Up) {
+    } else if monitors.iter().all(|m| m.status == Status::Up) {
         "up"
     } else {
         "degraded"
     };
-    Ok(Json(PublicStatus {
+    PublicStatus {
         overall: overall.to_owned(),
-        monitors: out,
-        system: system_status(&state, now),
+        monitors,
+        system: system_status(&state.last_tick, now, store_ok),
         generated_at: now,
-    }))
+    }
 }
 
 /// One public monitor's status.
@@ -534,4 +559,46 @@ pub(crate) async fn status_badge_alias(
         label: None,
     };
     badge_svg(state, id, ApiQuery(query), headers).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn with_tick(tick: Option<Option<i64>>) -> SystemStatus {
+        let ticks = tick.map(|t| Arc::new(move || t) as TickFn);
+        system_status(&ticks, 100_000, true)
+    }
+
+    #[test]
+    fn the_scheduler_is_ok_stalled_or_not_running() {
+        let ok = with_tick(Some(Some(100_000 - 5_000)));
+        assert_eq!((ok.scheduler.as_str(), ok.status.as_str()), ("ok", "ok"));
+        let stalled = with_tick(Some(Some(100_000 - 31_000)));
+        assert_eq!(
+            (stalled.scheduler.as_str(), stalled.status.as_str()),
+            ("stalled", "degraded")
+        );
+        let never = with_tick(Some(None));
+        assert_eq!(
+            never.scheduler, "stalled",
+            "a scheduler that never ticked is stuck"
+        );
+        let none = with_tick(None);
+        assert_eq!(
+            (none.scheduler.as_str(), none.status.as_str()),
+            ("not_running", "ok")
+        );
+    }
+
+    #[test]
+    fn an_unreadable_store_degrades_the_system() {
+        let status = system_status(&None, 0, false);
+        assert_eq!(
+            (status.store.as_str(), status.status.as_str()),
+            ("unavailable", "degraded")
+        );
+    }
 }

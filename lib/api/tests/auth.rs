@@ -93,6 +93,83 @@ async fn open_registration_lets_anyone_register_as_a_plain_user() {
 }
 
 #[tokio::test]
+async fn racing_first_registrations_make_exactly_one_admin() {
+    for open in [false, true] {
+        let app = TestApp::builder()
+            .settings(|s| s.open_registration = open)
+            .start()
+            .await;
+        let (a, b) = tokio::join!(
+            app.try_register("first@example.com", PASSWORD),
+            app.try_register("second@example.com", PASSWORD)
+        );
+        let replies = [a, b];
+        let admins = replies
+            .iter()
+            .filter(|r| r.status == 201 && r.json["user"]["role"] == "admin")
+            .count();
+        assert_eq!(
+            admins,
+            1,
+            "open={open}: {:?}",
+            replies.iter().map(|r| &r.body).collect::<Vec<_>>()
+        );
+        for reply in &replies {
+            if reply.status == 201 {
+                continue;
+            }
+            assert!(!open, "with open registration both get accounts");
+            assert_error(reply, 403, "registration_closed");
+        }
+        let created = replies.iter().filter(|r| r.status == 201).count();
+        assert_eq!(created, if open { 2 } else { 1 }, "open={open}");
+    }
+}
+
+#[tokio::test]
+async fn every_session_write_needs_the_csrf_token() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let mut no_csrf = admin.clone();
+    no_csrf.csrf_token = String::new();
+    let mut wrong_csrf = admin.clone();
+    wrong_csrf.csrf_token = "not-the-cookie-value".into();
+    let body = json!({});
+    let writes = [
+        (Method::POST, "/api/monitors"),
+        (Method::POST, "/api/monitors/test"),
+        (Method::PATCH, "/api/monitors/some-id"),
+        (Method::DELETE, "/api/monitors/some-id"),
+        (Method::POST, "/api/monitors/some-id/pause"),
+        (Method::POST, "/api/monitors/some-id/resume"),
+        (Method::POST, "/api/monitors/some-id/check"),
+        (Method::POST, "/api/alert-channels"),
+        (Method::PATCH, "/api/alert-channels/some-id"),
+        (Method::DELETE, "/api/alert-channels/some-id"),
+        (Method::POST, "/api/alert-channels/some-id/test"),
+        (Method::POST, "/api/users"),
+        (Method::PATCH, "/api/users/some-id"),
+        (Method::DELETE, "/api/users/some-id"),
+        (Method::POST, "/auth/create-user"),
+        (Method::POST, "/api/api-keys"),
+        (Method::DELETE, "/api/api-keys/some-id"),
+        (Method::POST, "/api/export/csv/some-id"),
+        (Method::POST, "/api/auth/change-password"),
+        (Method::POST, "/api/auth/logout-all"),
+    ];
+    for (method, path) in writes {
+        for session in [&no_csrf, &wrong_csrf] {
+            let reply = app
+                .send_as(session, method.clone(), path, Some(&body))
+                .await;
+            assert_error(&reply, 403, "csrf_failed");
+        }
+    }
+    // Reads need none.
+    assert_eq!(app.get_as(&no_csrf, "/api/monitors").await.status, 200);
+}
+
+#[tokio::test]
 async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
     let app = TestApp::spawn().await;
     app.admin().await;

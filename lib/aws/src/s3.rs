@@ -169,6 +169,12 @@ impl BlobStore for S3BlobStore {
             .to_vec();
         Ok(Some((bytes, content_type)))
     }
+
+    async fn presigned_get(&self, key: &str, expires_in: Duration) -> StoreResult<Option<String>> {
+        S3BlobStore::presigned_get(self, key, expires_in)
+            .await
+            .map(Some)
+    }
 }
 
 #[cfg(test)]

@@ -199,4 +199,13 @@ pub trait RateLimiter: Send + Sync {
 pub trait BlobStore: Send + Sync {
     async fn put_blob(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> StoreResult<()>;
     async fn get_blob(&self, key: &str) -> StoreResult<Option<(Vec<u8>, String)>>;
+    /// A direct, expiring download URL for `key` when the backend signs its own (an S3
+    /// presigned GET); `None` when downloads go through Sentinel's signed link instead.
+    async fn presigned_get(
+        &self,
+        _key: &str,
+        _expires_in: std::time::Duration,
+    ) -> StoreResult<Option<String>> {
+        Ok(None)
+    }
 }

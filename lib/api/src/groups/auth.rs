@@ -201,10 +201,15 @@ async fn register(
     ApiJson(body): ApiJson<Credentials>,
 ) -> Result<Response, ApiError> {
     let email = parse_new_account(&body.email, &body.password)?;
-    // The first account may always register, and runs the instance. (Two first
-    // registrations racing could both become admin; the window is one request long on
-    // an empty instance.)
-    let first = state.accounts.count_users().await? == 0;
+    // The first account may always register, and runs the instance. Registrations
+    // racing on an empty instance all see no users: a one-per-minute claim (the rate
+    // limiter's atomic counter) lets exactly one of them be first.
+    let first = state.accounts.count_users().await? == 0
+        && state
+            .accounts
+            .hit("register:first-admin", 1, 60_000, now_ms())
+            .await?
+            .allowed;
     if !first && !state.settings.open_registration {
         return Err(ApiError::Forbidden {
             code: "registration_closed",
@@ -213,7 +218,7 @@ async fn register(
     }
     let role = if first { Role::Admin } else { Role::User };
     let user = insert_user(&state, email, body.password, role).await?;
-    tracing::info!(user = %user.id, role = %role, "user registered");
+    tracing::info!(user = %user.id, role = %user.role, "user registered");
     open_session(&state, StatusCode::CREATED, &user).await
 }
 

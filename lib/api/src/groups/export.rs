@@ -250,11 +250,12 @@ pub(crate) async fn export_csv(
     })?;
     state.blobs.put_blob(&key, csv, CSV_CONTENT_TYPE).await?;
     let expires_at = now + URL_TTL_MS;
+    let url = download_url(&state, &key, expires_at).await?;
     tracing::info!(monitor_id = %monitor, rows = checks.len(), %key, "CSV export written");
     Ok((
         StatusCode::CREATED,
         Json(ExportCreated {
-            url: signer(&state).url(&key, expires_at),
+            url,
             key,
             expires_at,
             rows: checks.len(),
@@ -294,9 +295,19 @@ pub(crate) async fn presigned_url(
     }
     let expires_at = now_ms() + URL_TTL_MS;
     Ok(Json(SignedUrl {
-        url: signer(&state).url(&key, expires_at),
+        url: download_url(&state, &key, expires_at).await?,
         expires_at,
     }))
+}
+
+/// The blob store's own presigned URL (S3 on AWS), else Sentinel's signed link to
+/// `/api/export/download` (self-hosted: the data folder).
+async fn download_url(state: &AppState, key: &str, expires_at: UnixMs) -> Result<String, ApiError> {
+    let ttl = std::time::Duration::from_millis(u64::try_from(URL_TTL_MS).unwrap_or(0));
+    Ok(match state.blobs.presigned_get(key, ttl).await? {
+        Some(url) => url,
+        None => signer(state).url(key, expires_at),
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
