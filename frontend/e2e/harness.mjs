@@ -2,10 +2,11 @@
 // freshly built dashboard itself (SENTINEL_DASHBOARD_DIR, so the test never depends on
 // what was embedded at compile time); a local target HTTP server that can be stopped and
 // restarted; headless Chromium.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -72,6 +73,38 @@ export async function startTarget() {
   return target;
 }
 
+/**
+ * An HTTPS health endpoint on 127.0.0.1 with a certificate (SAN IP:127.0.0.1, valid
+ * `days`) issued by a throwaway CA made with openssl; `caFile` is that CA's PEM, for
+ * sentinel's `server.ca-file`.
+ */
+export async function startTlsTarget({ days = 60 } = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sentinel-tls-'));
+  const f = (n) => path.join(dir, n);
+  const run = (args) => execFileSync('openssl', args, { stdio: 'pipe' });
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '365', '-subj', '/CN=Sentinel e2e CA']);
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('leaf.key'), '-out', f('leaf.csr'), '-subj', '/CN=127.0.0.1']);
+  writeFileSync(f('leaf.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n');
+  run(['x509', '-req', '-in', f('leaf.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('leaf.pem'), '-days', String(days), '-extfile', f('leaf.ext')]);
+  const port = await freePort();
+  const server = https.createServer({ key: readFileSync(f('leaf.key')), cert: readFileSync(f('leaf.pem')) }, (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: 'UP' }));
+  });
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port,
+    url: `https://127.0.0.1:${port}/health`,
+    caFile: f('ca.pem'),
+    async stop() {
+      server.closeAllConnections?.();
+      await new Promise((r) => server.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 // ---- sentinel serve --------------------------------------------------------------------
 
 export function sentinelBin() {
@@ -82,7 +115,7 @@ export function sentinelBin() {
   return bin;
 }
 
-export async function startSentinel({ env = {}, log = false } = {}) {
+export async function startSentinel({ env = {}, log = false, caFile = null } = {}) {
   const bin = sentinelBin();
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'sentinel-e2e-'));
@@ -95,6 +128,7 @@ export async function startSentinel({ env = {}, log = false } = {}) {
       `  listen: 127.0.0.1:${port}`,
       `  data: ${path.join(dir, 'data')}`,
       '  allow-private: true',
+      ...(caFile ? [`  ca-file: ${caFile}`] : []),
       'monitors: []',
       '',
     ].join('\n'),
@@ -192,9 +226,9 @@ export async function launchBrowser(options = {}) {
 }
 
 /** Everything the e2e tests and benches need, torn down by `stop()`. `env` goes to sentinel. */
-export async function startStack({ log = false, env = {} } = {}) {
+export async function startStack({ log = false, env = {}, caFile = null } = {}) {
   if (!existsSync(path.join(distDir, 'index.html'))) throw new Error(`${distDir}/index.html missing: run npm run build first`);
-  const sentinel = await startSentinel({ log, env });
+  const sentinel = await startSentinel({ log, env, caFile });
   try {
     await assertServesDashboard(sentinel.base);
   } catch (e) {

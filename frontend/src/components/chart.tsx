@@ -92,6 +92,8 @@ export function LatencyChart({ data, label }: { data: ChartData; label: string }
                 if (!xs.length) return;
                 const min = self.scales.x.min ?? xs[0];
                 const max = self.scales.x.max ?? xs[xs.length - 1];
+                // The visible range, for tests and tools (the axes are drawn on the canvas).
+                host.current?.setAttribute('data-x-range', `${min},${max}`);
                 setZoomed(min > xs[0] + 1 || max < xs[xs.length - 1] - 1);
               },
             ],

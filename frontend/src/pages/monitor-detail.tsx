@@ -44,7 +44,9 @@ export function MonitorDetail({ id }: { id: string }) {
   return <Detail m={mon.data} onChange={mon.set} reload={mon.reload} />;
 }
 
-function Detail({ m, onChange, reload }: { m: Monitor; onChange: (m: Monitor) => void; reload: () => void }) {
+function Detail({ m: raw, onChange, reload }: { m: Monitor; onChange: (m: Monitor) => void; reload: () => void }) {
+  // The status lags a pause/resume until the scheduler picks it up: follow the flag.
+  const m = shownMonitor(raw);
   const now = useNow();
   const [busy, setBusy] = useState<string | null>(null);
   const [checkResult, setCheckResult] = useState<CheckResult | null>(null);
@@ -171,6 +173,12 @@ function Detail({ m, onChange, reload }: { m: Monitor; onChange: (m: Monitor) =>
       <BadgesCard m={m} />
     </section>
   );
+}
+
+export function shownMonitor(m: Monitor): Monitor {
+  if (m.paused && m.status !== 'paused') return { ...m, status: 'paused' };
+  if (m.paused === false && m.status === 'paused') return { ...m, status: 'pending' };
+  return m;
 }
 
 export function pollMs(interval: string | number | null | undefined): number {

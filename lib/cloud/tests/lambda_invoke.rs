@@ -32,9 +32,11 @@ struct Watch {
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        // cargo lambda runs the functions as its children: end the whole group.
+        // SIGKILL to the whole group (cargo lambda and the functions it runs): a SIGTERM
+        // would run cargo lambda's own shutdown, which was seen to signal far more than
+        // its children here (every process of the session ended with it).
         let _ = Command::new("kill")
-            .args(["-TERM", &format!("-{}", self.child.id())])
+            .args(["-KILL", &format!("-{}", self.child.id())])
             .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
