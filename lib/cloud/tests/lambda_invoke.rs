@@ -59,7 +59,22 @@ impl Watch {
         let text: String = env.iter().map(|(k, v)| format!("{k}=\"{v}\"\n")).collect();
         std::fs::write(&env_file, text).unwrap();
         let port = free_port();
-        let mut cmd = Command::new(cargo_lambda());
+        // In a PID namespace of its own where the system allows one: whatever cargo
+        // lambda signals on its way out stays inside, and killing `unshare` ends
+        // everything in it (`--kill-child`).
+        let contained = Command::new("unshare")
+            .args(["--pid", "--fork", "--kill-child", "true"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        let mut cmd = if contained {
+            let mut c = Command::new("unshare");
+            c.args(["--pid", "--fork", "--kill-child", "--"]).arg(cargo_lambda());
+            c
+        } else {
+            Command::new(cargo_lambda())
+        };
         cmd.args(["lambda", "watch", "--ignore-changes", "-A", "127.0.0.1"])
             .args(["-P", &port.to_string()])
             .arg("--env-file")
