@@ -70,7 +70,8 @@ impl Watch {
             .is_ok_and(|s| s.success());
         let mut cmd = if contained {
             let mut c = Command::new("unshare");
-            c.args(["--pid", "--fork", "--kill-child", "--"]).arg(cargo_lambda());
+            c.args(["--pid", "--fork", "--kill-child", "--"])
+                .arg(cargo_lambda());
             c
         } else {
             Command::new(cargo_lambda())
