@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{MAIL_FROM, ONCALL, aws_infrastructure, mails_to, postgres_database, unique};
+use common::{MAIL_FROM, aws_infrastructure, mails_to, oncall, postgres_database, unique};
 use sentinel_aws::{AwsConfig, SqsQueue};
 use sentinel_core::MonitorId;
 use sentinel_core::account::Email;
@@ -209,6 +209,7 @@ async fn every_function_answers_its_sample_events_under_cargo_lambda() {
     let pg = PgStore::connect(&PgSettings::from_url(&postgres_url).unwrap())
         .await
         .unwrap();
+    let oncall = oncall();
     let watch = Watch::start(&env);
 
     // public: health and the API document.
@@ -268,7 +269,7 @@ async fn every_function_answers_its_sample_events_under_cargo_lambda() {
         let path = watch.event_with(
             "monitors-create.json",
             Some(&session),
-            Some(json!({"name": "oncall", "type": "email", "to": [ONCALL]})),
+            Some(json!({"name": "oncall", "type": "email", "to": [&oncall]})),
         );
         // The sample posts to /api/monitors; the same function serves the channels.
         let mut e: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -327,12 +328,17 @@ async fn every_function_answers_its_sample_events_under_cargo_lambda() {
     // is dropped. Nothing to redeliver.
     let reply = watch.invoke("notifier", &event("notifier-batch.json"));
     assert_eq!(reply["batchItemFailures"], json!([]), "{reply}");
-    let mails = mails_to(endpoint, "Example API is down").await;
+    let mails = mails_to(endpoint, &oncall, "Example API is down").await;
     assert_eq!(mails.len(), 1, "one alert mail in SES");
     // Delivered again: the ledger stops a second mail.
     let reply = watch.invoke("notifier", &event("notifier-batch.json"));
     assert_eq!(reply["batchItemFailures"], json!([]));
-    assert_eq!(mails_to(endpoint, "Example API is down").await.len(), 1);
+    assert_eq!(
+        mails_to(endpoint, &oncall, "Example API is down")
+            .await
+            .len(),
+        1
+    );
 
     let _ = mongo.database().drop().await;
 }

@@ -14,7 +14,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{MAIL_FROM, Mongo, ONCALL, aws_infrastructure, mails_to, postgres_database};
+use common::{MAIL_FROM, Mongo, aws_infrastructure, mails_to, oncall, postgres_database};
 use http_body_util::BodyExt;
 use sentinel_api::ApiSettings;
 use sentinel_aws::{AwsConfig, SqsQueue};
@@ -135,6 +135,7 @@ async fn a_monitor_goes_down_and_recovers_through_the_aws_pipeline() {
     api.token = login["accessToken"].as_str().unwrap().to_owned();
     api.csrf = login["csrfToken"].as_str().unwrap().to_owned();
 
+    let oncall = oncall();
     let receiver = Receiver::start().await;
     let (status, body) = api
         .call(
@@ -151,7 +152,7 @@ async fn a_monitor_goes_down_and_recovers_through_the_aws_pipeline() {
         .call(
             "POST",
             "/api/alert-channels",
-            Some(json!({"name": "oncall-mail", "type": "email", "to": [ONCALL]})),
+            Some(json!({"name": "oncall-mail", "type": "email", "to": [&oncall]})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -231,7 +232,7 @@ async fn a_monitor_goes_down_and_recovers_through_the_aws_pipeline() {
     assert_eq!(hooks.len(), 1, "one down webhook");
     assert_eq!(hooks[0].json()["event"], "down");
     assert_eq!(
-        mails_to(endpoint, "is down").await.len(),
+        mails_to(endpoint, &oncall, "is down").await.len(),
         1,
         "one down mail"
     );
@@ -307,12 +308,12 @@ async fn a_monitor_goes_down_and_recovers_through_the_aws_pipeline() {
         hooks[1].json()["incident_id"]
     );
     assert_eq!(
-        mails_to(endpoint, "is up again").await.len(),
+        mails_to(endpoint, &oncall, "is up again").await.len(),
         1,
         "one recovery mail"
     );
     assert_eq!(
-        mails_to(endpoint, "is down").await.len(),
+        mails_to(endpoint, &oncall, "is down").await.len(),
         1,
         "still one down mail"
     );

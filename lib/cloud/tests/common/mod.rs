@@ -11,7 +11,11 @@ use sentinel_testkit::services::{self, free_port, wait_for_port};
 use serde_json::{Value, json};
 
 pub const MAIL_FROM: &str = "alerts@sentinel.example.com";
-pub const ONCALL: &str = "oncall@example.com";
+/// A recipient of this test run only: moto is shared by every test of a run (and kept
+/// between runs on a developer's machine), so mails are told apart by their recipient.
+pub fn oncall() -> String {
+    format!("oncall-{}@example.com", unique("mail"))
+}
 
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{}", std::process::id(), free_port())
@@ -182,7 +186,7 @@ pub async fn aws_infrastructure(aws: &AwsConfig) -> Infra {
 }
 
 /// Mails moto's SES recorded to `to` with `subject` containing `needle`.
-pub async fn mails_to(endpoint: &str, needle: &str) -> Vec<Value> {
+pub async fn mails_to(endpoint: &str, recipient: &str, needle: &str) -> Vec<Value> {
     let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
         .await
         .unwrap()
@@ -192,24 +196,24 @@ pub async fn mails_to(endpoint: &str, needle: &str) -> Vec<Value> {
     let mut out = Vec::new();
     let ses = &data["ses"];
     // moto keys its records by backend and region; walk whatever holds messages.
-    fn walk(v: &Value, needle: &str, out: &mut Vec<Value>) {
+    fn walk(v: &Value, recipient: &str, needle: &str, out: &mut Vec<Value>) {
         match v {
             Value::Object(map) => {
                 if map.contains_key("subject") && map.contains_key("destinations") {
                     let to = map["destinations"].to_string();
                     let subject = map["subject"].as_str().unwrap_or_default();
-                    if to.contains(ONCALL) && subject.contains(needle) {
+                    if to.contains(recipient) && subject.contains(needle) {
                         out.push(v.clone());
                     }
                 }
                 for child in map.values() {
-                    walk(child, needle, out);
+                    walk(child, recipient, needle, out);
                 }
             }
-            Value::Array(items) => items.iter().for_each(|i| walk(i, needle, out)),
+            Value::Array(items) => items.iter().for_each(|i| walk(i, recipient, needle, out)),
             _ => {}
         }
     }
-    walk(ses, needle, &mut out);
+    walk(ses, recipient, needle, &mut out);
     out
 }
