@@ -435,3 +435,28 @@ fn a_bad_config_names_file_line_and_field_and_nothing_starts() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.yaml: cannot read"));
 }
+
+#[test]
+fn a_short_jwt_secret_or_a_bad_setting_stops_serve_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sentinel.yaml");
+    std::fs::write(&config, "monitors: []\n").unwrap();
+    for (name, value) in [
+        ("JWT_SECRET", "too-short"),
+        ("RATE_LIMIT_MAX_REQUESTS", "none"),
+        ("FRONTEND_URL", "::not a url::"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_sentinel"))
+            .args(["serve", "--config"])
+            .arg(&config)
+            .arg("--data")
+            .arg(dir.path().join("data"))
+            .args(["--listen", "127.0.0.1:0"])
+            .env(name, value)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{name}={value} must stop serve");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(name), "{name}: {stderr}");
+    }
+}

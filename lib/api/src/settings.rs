@@ -266,6 +266,40 @@ mod tests {
     }
 
     #[test]
+    fn every_bad_setting_is_refused_by_name() {
+        for (name, value) in [
+            ("JWT_REFRESH_EXPIRES_IN", "a week"),
+            ("JWT_MONITOR_ACCESS_EXPIRES_IN", "-1h"),
+            ("PASSWORD_RESET_TOKEN_EXPIRY", "later"),
+            ("RATE_LIMIT_WINDOW_MS", "999"),
+            ("RATE_LIMIT_WINDOW_MS", "fifteen minutes"),
+            ("RATE_LIMIT_MAX_REQUESTS", "0"),
+            ("RATE_LIMIT_MAX_REQUESTS", "-3"),
+            ("RATE_LIMIT_SESSION_MAX_REQUESTS", "0"),
+            ("FRONTEND_URL", "not a url"),
+            ("OPEN_REGISTRATION", "maybe"),
+            ("ENCRYPTION_KEYS", "k1:abcd"),
+        ] {
+            let mut pairs = vec![
+                ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+                ("ENCRYPTION_KEYS", KEY),
+            ];
+            pairs.retain(|(k, _)| *k != name);
+            pairs.push((name, value));
+            let err = ApiSettings::from_lookup(env(&pairs)).unwrap_err();
+            assert_eq!(err.name, name, "{name}={value:?}: {}", err.message);
+            assert!(!err.message.is_empty());
+        }
+        let session_default = ApiSettings::from_lookup(env(&[
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("ENCRYPTION_KEYS", KEY),
+            ("RATE_LIMIT_MAX_REQUESTS", "30"),
+        ]))
+        .unwrap();
+        assert_eq!(session_default.rate_limit_session_max, 300);
+    }
+
+    #[test]
     fn keyrings_parse_and_rotate() {
         let ring = Keyring::parse(&format!("{KEY},old:{}", "ff".repeat(32))).unwrap();
         assert_eq!(ring.current, "k1");
