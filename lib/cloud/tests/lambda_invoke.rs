@@ -165,6 +165,11 @@ fn event(name: &str) -> PathBuf {
     workspace_root().join("events").join(name)
 }
 
+// Run by `.ci/run` on its own, inside a PID namespace (`scripts/lambda-invoke-test`):
+// stopping `cargo lambda watch` here has ended every process of the session when run
+// beside the rest of the suite. `cargo test -p sentinel-cloud --test lambda_invoke --
+// --ignored` runs it by hand.
+#[ignore = "run by scripts/lambda-invoke-test (CI) in a PID namespace of its own"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_function_answers_its_sample_events_under_cargo_lambda() {
     let endpoint = services::aws_endpoint();
