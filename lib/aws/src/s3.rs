@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use sentinel_store::accounts::{check_blob_content_type, check_blob_key};
+
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::operation::get_object::GetObjectError;
@@ -12,54 +14,16 @@ use sentinel_store::{BlobStore, StoreResult};
 use crate::AwsError;
 
 /// Longest key accepted, in bytes (S3 allows 1024 with the prefix).
-const MAX_KEY_BYTES: usize = 512;
-const MAX_CONTENT_TYPE_BYTES: usize = 255;
 
-/// The key rules of every blob store (same as the folder store's): `/`-separated
-/// segments of ASCII letters, digits and `-_.=+@~,`, none empty and none starting with
-/// `.`, at most 512 bytes. S3 would accept `../x` as a literal key, but a key that
-/// means "up" anywhere else is refused here too, so the stores behave alike.
+/// The blob key rule of every store (`sentinel_store::accounts::check_blob_key`). S3
+/// would accept `../x` as a literal key, but a key that means "up" anywhere else is
+/// refused here too, so the stores behave alike.
 fn check_key(key: &str) -> Result<(), AwsError> {
-    let invalid = |why: String| Err(AwsError::Invalid(why));
-    if key.is_empty() {
-        return invalid("blob key is empty".to_owned());
-    }
-    if key.len() > MAX_KEY_BYTES {
-        return invalid(format!("blob key is longer than {MAX_KEY_BYTES} bytes"));
-    }
-    for segment in key.split('/') {
-        if segment.is_empty() {
-            return invalid(format!(
-                "blob key {key:?} has an empty segment (leading, trailing or double '/')"
-            ));
-        }
-        if segment.starts_with('.') {
-            return invalid(format!(
-                "blob key {key:?} has a segment starting with '.' ('.', '..' or hidden)"
-            ));
-        }
-        if let Some(c) = segment
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || "-_.=+@~,".contains(*c)))
-        {
-            return invalid(format!("blob key {key:?} contains {c:?}"));
-        }
-    }
-    Ok(())
+    check_blob_key(key).map_err(AwsError::Invalid)
 }
 
 fn check_content_type(content_type: &str) -> Result<(), AwsError> {
-    if content_type.is_empty() || content_type.len() > MAX_CONTENT_TYPE_BYTES {
-        return Err(AwsError::Invalid(format!(
-            "content type must be 1 to {MAX_CONTENT_TYPE_BYTES} bytes"
-        )));
-    }
-    if !content_type.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        return Err(AwsError::Invalid(format!(
-            "content type {content_type:?} must be printable ASCII"
-        )));
-    }
-    Ok(())
+    check_blob_content_type(content_type).map_err(AwsError::Invalid)
 }
 
 /// A [`BlobStore`] over one bucket; every key lives under `prefix`.

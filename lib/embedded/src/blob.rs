@@ -10,62 +10,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
+use sentinel_store::accounts::{
+    check_blob_content_type as check_content_type, check_blob_key as check_key,
+};
 use sentinel_store::{BlobStore, StoreError, StoreResult};
 
-/// Longest key accepted, in bytes.
-const MAX_KEY_BYTES: usize = 512;
-/// Longest content type accepted, in bytes.
-const MAX_CONTENT_TYPE_BYTES: usize = 255;
 /// Where files are written before they are renamed into place. Keys cannot name it: no
 /// key segment starts with a dot.
 const TMP_DIR: &str = ".tmp";
-
-/// Checks a blob key: `/`-separated segments of ASCII letters, digits and `-_.=+@~,`,
-/// none empty and none starting with `.` (so no `.`, `..` or hidden files), no leading
-/// `/`, at most 512 bytes. Such a key is a relative path that stays inside its root on
-/// every platform.
-pub(crate) fn check_key(key: &str) -> Result<(), String> {
-    if key.is_empty() {
-        return Err("blob key is empty".to_owned());
-    }
-    if key.len() > MAX_KEY_BYTES {
-        return Err(format!("blob key is longer than {MAX_KEY_BYTES} bytes"));
-    }
-    for segment in key.split('/') {
-        if segment.is_empty() {
-            return Err(format!(
-                "blob key {key:?} has an empty segment (leading, trailing or double '/')"
-            ));
-        }
-        if segment.starts_with('.') {
-            return Err(format!(
-                "blob key {key:?} has a segment starting with '.' ('.', '..' or hidden)"
-            ));
-        }
-        if let Some(c) = segment
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || "-_.=+@~,".contains(*c)))
-        {
-            return Err(format!("blob key {key:?} contains {c:?}"));
-        }
-    }
-    Ok(())
-}
-
-/// Checks a content type: printable ASCII (spaces allowed), 1 to 255 bytes.
-pub(crate) fn check_content_type(content_type: &str) -> Result<(), String> {
-    if content_type.is_empty() || content_type.len() > MAX_CONTENT_TYPE_BYTES {
-        return Err(format!(
-            "content type must be 1 to {MAX_CONTENT_TYPE_BYTES} bytes"
-        ));
-    }
-    if !content_type.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        return Err(format!(
-            "content type {content_type:?} must be printable ASCII"
-        ));
-    }
-    Ok(())
-}
 
 #[derive(Debug, thiserror::Error)]
 enum BlobError {
@@ -245,7 +197,7 @@ mod tests {
         ] {
             assert!(check_key(bad).is_err(), "{bad:?} must be refused");
         }
-        assert!(check_key(&"a".repeat(MAX_KEY_BYTES + 1)).is_err());
+        assert!(check_key(&"a".repeat(sentinel_store::accounts::MAX_BLOB_KEY_BYTES + 1)).is_err());
     }
 
     #[test]

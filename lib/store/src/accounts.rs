@@ -194,6 +194,60 @@ pub trait RateLimiter: Send + Sync {
     ) -> StoreResult<RateDecision>;
 }
 
+/// Longest blob key, in bytes.
+pub const MAX_BLOB_KEY_BYTES: usize = 512;
+/// Longest blob content type, in bytes.
+pub const MAX_BLOB_CONTENT_TYPE_BYTES: usize = 255;
+
+/// The key rule every [`BlobStore`] applies: `/`-separated segments of ASCII letters,
+/// digits and `-_.=+@~,`, none empty and none starting with `.` (so no `.`, `..` or
+/// hidden files), no leading `/`, at most 512 bytes — a relative path that stays inside
+/// its root on every platform, and means the same in S3.
+pub fn check_blob_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("blob key is empty".to_owned());
+    }
+    if key.len() > MAX_BLOB_KEY_BYTES {
+        return Err(format!(
+            "blob key is longer than {MAX_BLOB_KEY_BYTES} bytes"
+        ));
+    }
+    for segment in key.split('/') {
+        if segment.is_empty() {
+            return Err(format!(
+                "blob key {key:?} has an empty segment (leading, trailing or double '/')"
+            ));
+        }
+        if segment.starts_with('.') {
+            return Err(format!(
+                "blob key {key:?} has a segment starting with '.' ('.', '..' or hidden)"
+            ));
+        }
+        if let Some(c) = segment
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || "-_.=+@~,".contains(*c)))
+        {
+            return Err(format!("blob key {key:?} contains {c:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// A blob's content type: printable ASCII (spaces allowed), 1 to 255 bytes.
+pub fn check_blob_content_type(content_type: &str) -> Result<(), String> {
+    if content_type.is_empty() || content_type.len() > MAX_BLOB_CONTENT_TYPE_BYTES {
+        return Err(format!(
+            "content type must be 1 to {MAX_BLOB_CONTENT_TYPE_BYTES} bytes"
+        ));
+    }
+    if !content_type.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err(format!(
+            "content type {content_type:?} must be printable ASCII"
+        ));
+    }
+    Ok(())
+}
+
 /// Files for download (CSV exports): a folder self-hosted, S3 on AWS.
 #[async_trait]
 pub trait BlobStore: Send + Sync {

@@ -368,11 +368,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
             .revoke_refresh_family(&sha256_hex(&value))
             .await?;
     }
-    let mut response = StatusCode::NO_CONTENT.into_response();
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, cookies::clear_refresh(&state.settings)?);
-    Ok(response)
+    signed_out(&state)
 }
 
 /// Sign out everywhere: every session of the caller ends (all refresh tokens are
@@ -398,6 +394,11 @@ async fn logout_all(
         .revoke_user_refresh(&principal.user_id)
         .await?;
     tracing::info!(user = %principal.user_id, sessions = revoked, "signed out everywhere");
+    signed_out(&state)
+}
+
+/// 204 with the refresh cookie cleared.
+fn signed_out(state: &AppState) -> Result<Response, ApiError> {
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()

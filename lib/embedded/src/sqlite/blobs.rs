@@ -7,7 +7,9 @@ use sentinel_store::{BlobStore, StoreResult};
 
 use super::SqliteStore;
 use super::error::DbError;
-use crate::blob::{check_content_type, check_key};
+use sentinel_store::accounts::{
+    check_blob_content_type as check_content_type, check_blob_key as check_key,
+};
 
 #[async_trait]
 impl BlobStore for SqliteStore {
