@@ -13,8 +13,6 @@ use sentinel_store::{BlobStore, StoreResult};
 
 use crate::AwsError;
 
-/// Longest key accepted, in bytes (S3 allows 1024 with the prefix).
-
 /// The blob key rule of every store (`sentinel_store::accounts::check_blob_key`). S3
 /// would accept `../x` as a literal key, but a key that means "up" anywhere else is
 /// refused here too, so the stores behave alike.
