@@ -7,6 +7,7 @@ pub mod alert;
 pub mod badge;
 pub mod check;
 pub mod condition;
+pub mod ecs;
 pub mod monitor;
 pub mod stats;
 pub mod status;
