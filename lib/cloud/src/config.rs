@@ -33,8 +33,13 @@ pub struct CloudConfig {
     pub ping_retention: Duration,
     /// `PROBE_CONCURRENCY` (default 64): checks in flight in one prober invocation.
     pub probe_concurrency: usize,
-    /// `STATE_HEARTBEAT_SECONDS` (default 900): steady state is stored this often.
+    /// `STATE_HEARTBEAT_SECONDS` (default 3600): steady state is stored this often.
+    /// Every write is a DynamoDB write unit; status changes are always written at once.
     pub state_heartbeat: Duration,
+    /// `CHECK_SLOT_SECONDS` (default 15, 1 to 60): the longest slot checks are grouped
+    /// into (see `sentinel_pipeline::schedule::slot_seconds`); 1 runs every monitor at
+    /// its own second, at the price of one prober invocation per second.
+    pub check_slot_seconds: u64,
     /// `ALERT_REMINDER_MINUTES` (off by default): re-alert while down this often.
     pub reminder_every: Option<Duration>,
     /// `ALLOW_PRIVATE_TARGETS` (default `false`): whether checks and webhooks may reach
@@ -97,7 +102,16 @@ impl CloudConfig {
             mail_from: get("MAIL_FROM"),
             ping_retention: Duration::from_secs(number("PING_RETENTION_DAYS", 90, 3650)? * 86_400),
             probe_concurrency: number("PROBE_CONCURRENCY", 64, 1024)? as usize,
-            state_heartbeat: Duration::from_secs(number("STATE_HEARTBEAT_SECONDS", 900, 86_400)?),
+            state_heartbeat: Duration::from_secs(number(
+                "STATE_HEARTBEAT_SECONDS",
+                sentinel_pipeline::cloud::DEFAULT_HEARTBEAT.as_secs(),
+                86_400,
+            )?),
+            check_slot_seconds: number(
+                "CHECK_SLOT_SECONDS",
+                sentinel_pipeline::cloud::DEFAULT_SLOT_SECONDS,
+                60,
+            )?,
             allow_private: match get("ALLOW_PRIVATE_TARGETS").as_deref() {
                 None | Some("false") => false,
                 Some("true") => true,
@@ -155,7 +169,8 @@ mod tests {
         let c = CloudConfig::from_lookup(lookup(&BASE)).unwrap();
         assert_eq!(c.mongodb_database, "sentinel");
         assert_eq!(c.ping_retention, Duration::from_secs(90 * 86_400));
-        assert_eq!(c.state_heartbeat, Duration::from_secs(900));
+        assert_eq!(c.state_heartbeat, Duration::from_secs(3600));
+        assert_eq!(c.check_slot_seconds, 15);
         assert_eq!(c.reminder_every, None);
         assert!(
             !c.allow_private,
@@ -173,6 +188,7 @@ mod tests {
             ("PING_RETENTION_DAYS", "0"),
             ("PROBE_CONCURRENCY", "many"),
             ("STATE_HEARTBEAT_SECONDS", "-5"),
+            ("CHECK_SLOT_SECONDS", "61"),
             ("ALERT_REMINDER_MINUTES", "0"),
             ("ALLOW_PRIVATE_TARGETS", "yes"),
         ] {

@@ -31,6 +31,7 @@ pub async fn schedule_minute(
     queue: &SqsQueue,
     scheduled_at: UnixMs,
     now: UnixMs,
+    max_slot_s: u64,
 ) -> anyhow::Result<ScheduleReport> {
     let minute = scheduled_at - scheduled_at.rem_euclid(MINUTE_MS);
     let monitors = stores.list_monitors().await?;
@@ -40,12 +41,20 @@ pub async fn schedule_minute(
         .into_iter()
         .map(|s| (s.monitor_id.clone(), s))
         .collect();
-    let jobs = plan_jobs(&monitors, &states, minute, minute + MINUTE_MS, now);
+    let jobs = plan_jobs(
+        &monitors,
+        &states,
+        minute,
+        minute + MINUTE_MS,
+        now,
+        max_slot_s,
+    )?;
     let checks = jobs.iter().map(|j| j.job.checks.len()).sum();
+    let bytes: usize = jobs.iter().map(|j| j.body.len()).sum();
     let messages = jobs
         .iter()
-        .map(|p| Ok((serde_json::to_string(&p.job)?, p.delay_seconds)))
-        .collect::<Result<Vec<_>, serde_json::Error>>()?;
+        .map(|p| (p.body.clone(), p.delay_seconds))
+        .collect::<Vec<_>>();
     let report = queue.send_batch(messages).await;
     if !report.failed.is_empty() {
         anyhow::bail!(
@@ -64,6 +73,7 @@ pub async fn schedule_minute(
         monitors = report.monitors,
         checks = report.checks,
         jobs = report.jobs,
+        bytes,
         "minute scheduled"
     );
     Ok(report)
@@ -87,7 +97,7 @@ pub async fn probe_messages(
     let mut jobs = Vec::new();
     let mut job_ids = Vec::new();
     for message in messages {
-        match serde_json::from_str::<CheckJob>(&message.body) {
+        match CheckJob::decode(&message.body) {
             Ok(job) => {
                 jobs.push(job);
                 job_ids.push(message.id.clone());

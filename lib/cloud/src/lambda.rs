@@ -67,7 +67,14 @@ pub async fn run_scheduler() -> Result<(), Error> {
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .and_then(|d| i64::try_from(d.as_millis()).ok())
                 .unwrap_or(now);
-            let report = schedule_minute(&cloud.stores, &queue, scheduled_at, now).await?;
+            let report = schedule_minute(
+                &cloud.stores,
+                &queue,
+                scheduled_at,
+                now,
+                cloud.config.check_slot_seconds,
+            )
+            .await?;
             Ok::<_, Error>(serde_json::json!({
                 "monitors": report.monitors,
                 "checks": report.checks,

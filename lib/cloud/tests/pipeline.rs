@@ -188,7 +188,7 @@ async fn a_monitor_goes_down_and_recovers_through_the_aws_pipeline() {
         async move {
             let at = t0 + m * MINUTE;
             // Planned after the minute: every delay is zero, nothing to wait for.
-            let report = schedule_minute(&cloud.stores, checks, at, at + MINUTE)
+            let report = schedule_minute(&cloud.stores, checks, at, at + MINUTE, 15)
                 .await
                 .unwrap();
             assert_eq!(report.checks, 1);

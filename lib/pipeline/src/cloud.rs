@@ -1,6 +1,7 @@
 //! The check pipeline as queues drive it on AWS: the scheduler turns the next minute's
-//! due checks into jobs (one SQS message per second that has checks), the prober runs
-//! jobs and records them, the notifier turns transition events into alerts.
+//! due checks into jobs (one SQS message per slot second that has checks, delayed to
+//! that second), the prober runs jobs and records them, the notifier turns transition
+//! events into alerts.
 //!
 //! Cost rule (DESIGN.md): a job carries each monitor's last stored state, so the prober
 //! reads nothing per check, and it writes state only when [`must_store`] says so — a
@@ -27,16 +28,24 @@ use tracing::{instrument, warn};
 use crate::checks::CheckStage;
 use crate::schedule::due_between;
 
-/// How often a state that only changes by steady checks is written anyway.
-pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(15 * 60);
+/// How often a state that only changes by steady checks is written anyway. Each write
+/// is a DynamoDB write unit; status changes and streaks are written at once regardless.
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(60 * 60);
 /// SQS allows at most 15 minutes of delay and 256 KiB per message.
 const MAX_DELAY_SECONDS: i64 = 900;
 /// Body budget per message, leaving room under SQS's 256 KiB for attributes.
 pub const MAX_JOB_BYTES: usize = 240 * 1024;
 /// Checks per job: bounds one message's work (and a redelivery's cost).
-pub const MAX_CHECKS_PER_JOB: usize = 50;
+pub const MAX_CHECKS_PER_JOB: usize = 250;
+/// The default slot (see [`crate::schedule::slot_seconds`]): checks of many monitors
+/// share one message per 15 s instead of one per second.
+pub const DEFAULT_SLOT_SECONDS: u64 = 15;
 /// How often a state write that lost a compare-and-set race is retried.
 const CAS_ATTEMPTS: usize = 5;
+/// Marks a compressed job body (`z1:` + base64 of raw DEFLATE of the JSON). SQS bills
+/// every 64 KiB of a request as one request, and jobs of similar monitors compress
+/// about tenfold.
+const COMPRESSED_PREFIX: &str = "z1:";
 
 /// One SQS message: checks due at the same second.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,54 +62,117 @@ pub struct JobCheck {
     pub state: Option<LiveState>,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum JobBodyError {
+    #[error("the job body is not base64: {0}")]
+    Base64(#[from] base64::DecodeError),
+    #[error("the job body does not inflate: {0}")]
+    Inflate(#[from] std::io::Error),
+    #[error("the job body is not a check job: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl CheckJob {
+    /// The SQS message body: compressed JSON.
+    pub fn encode(&self) -> Result<String, JobBodyError> {
+        use base64::Engine as _;
+        use std::io::Write as _;
+        let json = serde_json::to_vec(self)?;
+        let mut deflate =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        deflate.write_all(&json)?;
+        let packed = deflate.finish()?;
+        Ok(format!(
+            "{COMPRESSED_PREFIX}{}",
+            base64::engine::general_purpose::STANDARD.encode(packed)
+        ))
+    }
+
+    /// Reads a body written by [`CheckJob::encode`], or plain JSON (hand-written events).
+    pub fn decode(body: &str) -> Result<Self, JobBodyError> {
+        use base64::Engine as _;
+        use std::io::Read as _;
+        let Some(packed) = body.strip_prefix(COMPRESSED_PREFIX) else {
+            return Ok(serde_json::from_str(body)?);
+        };
+        let packed = base64::engine::general_purpose::STANDARD.decode(packed.trim())?;
+        let mut json = Vec::new();
+        // A body is at most 256 KiB; refuse to inflate past 64 MiB (a deflate bomb).
+        flate2::read::DeflateDecoder::new(packed.as_slice())
+            .take(64 << 20)
+            .read_to_end(&mut json)?;
+        Ok(serde_json::from_slice(&json)?)
+    }
+}
+
 /// A job to send: its body and how long SQS should hold it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedJob {
     pub delay_seconds: u32,
     pub job: CheckJob,
+    /// `job` encoded, at most [`MAX_JOB_BYTES`].
+    pub body: String,
 }
 
-/// The jobs for every check due in `[from, to)`: one per due second (split when it
-/// holds more than [`MAX_CHECKS_PER_JOB`] checks or [`MAX_JOB_BYTES`] of JSON), each
-/// delayed until its second relative to `now`.
+/// The jobs for every check due in `[from, to)`: one per due second (offsets rounded
+/// to slots of at most `max_slot_s`, see [`crate::schedule::slot_seconds`]), split when
+/// it holds more than [`MAX_CHECKS_PER_JOB`] checks or its body would exceed
+/// [`MAX_JOB_BYTES`], each delayed until its second relative to `now`.
 pub fn plan_jobs(
     monitors: &[MonitorSpec],
     states: &HashMap<MonitorId, LiveState>,
     from: UnixMs,
     to: UnixMs,
     now: UnixMs,
-) -> Vec<PlannedJob> {
-    let mut jobs: Vec<PlannedJob> = Vec::new();
-    let mut bytes = 0usize;
-    for (due_at, spec) in due_between(monitors, from, to) {
+    max_slot_s: u64,
+) -> Result<Vec<PlannedJob>, JobBodyError> {
+    let mut groups: Vec<CheckJob> = Vec::new();
+    for (due_at, spec) in due_between(monitors, from, to, max_slot_s) {
         let check = JobCheck {
             monitor: spec.clone(),
             state: states.get(&spec.id).cloned(),
         };
-        let size = serde_json::to_vec(&check).map_or(0, |v| v.len()) + 1;
-        let fits = jobs.last().is_some_and(|last| {
-            last.job.due_at == due_at
-                && last.job.checks.len() < MAX_CHECKS_PER_JOB
-                && bytes + size <= MAX_JOB_BYTES
-        });
-        if fits {
-            if let Some(last) = jobs.last_mut() {
-                last.job.checks.push(check);
-                bytes += size;
+        match groups.last_mut() {
+            Some(last) if last.due_at == due_at && last.checks.len() < MAX_CHECKS_PER_JOB => {
+                last.checks.push(check);
             }
-            continue;
-        }
-        let delay = ((due_at - now) / 1000).clamp(0, MAX_DELAY_SECONDS);
-        jobs.push(PlannedJob {
-            delay_seconds: u32::try_from(delay).unwrap_or(0),
-            job: CheckJob {
+            _ => groups.push(CheckJob {
                 due_at,
                 checks: vec![check],
-            },
-        });
-        bytes = size;
+            }),
+        }
     }
-    jobs
+    let mut planned = Vec::with_capacity(groups.len());
+    for job in groups {
+        let delay = ((job.due_at - now) / 1000).clamp(0, MAX_DELAY_SECONDS);
+        let delay_seconds = u32::try_from(delay).unwrap_or(0);
+        push_within_budget(job, delay_seconds, &mut planned)?;
+    }
+    Ok(planned)
+}
+
+/// Encodes `job`, halving it until every part's body fits [`MAX_JOB_BYTES`].
+fn push_within_budget(
+    job: CheckJob,
+    delay_seconds: u32,
+    out: &mut Vec<PlannedJob>,
+) -> Result<(), JobBodyError> {
+    let body = job.encode()?;
+    if body.len() <= MAX_JOB_BYTES || job.checks.len() <= 1 {
+        out.push(PlannedJob {
+            delay_seconds,
+            job,
+            body,
+        });
+        return Ok(());
+    }
+    let mut first = job;
+    let second = CheckJob {
+        due_at: first.due_at,
+        checks: first.checks.split_off(first.checks.len() / 2),
+    };
+    push_within_budget(first, delay_seconds, out)?;
+    push_within_budget(second, delay_seconds, out)
 }
 
 /// Where the prober publishes transitions (an EventBridge bus on AWS).

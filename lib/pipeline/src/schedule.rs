@@ -73,19 +73,47 @@ pub fn first_due(spec: &MonitorSpec, now: UnixMs, checked_before: bool) -> UnixM
     regular.min(soon)
 }
 
-/// Every due time of every active monitor in `[from, to)`, ordered by time
-/// (what the AWS scheduler sends for the next minute).
+/// The divisors of a minute: slots aligned to them start on the same seconds every
+/// minute, so monitors with different intervals still share messages.
+const MINUTE_DIVISORS: [u64; 12] = [60, 30, 20, 15, 12, 10, 6, 5, 4, 3, 2, 1];
+
+/// The slot a monitor's checks are grouped into on AWS: the largest divisor of a minute
+/// that is at most `max_slot_s` and divides the interval. Rounding the offset down to it
+/// keeps the cadence exact (every due time moves by the same amount) while checks of
+/// many monitors share one message and one prober invocation.
+pub fn slot_seconds(interval_ms: i64, max_slot_s: u64) -> u64 {
+    let interval_s = (interval_ms / 1000).max(1) as u64;
+    let whole = interval_ms % 1000 == 0;
+    MINUTE_DIVISORS
+        .into_iter()
+        .find(|&d| d <= max_slot_s.max(1) && whole && interval_s.is_multiple_of(d))
+        .unwrap_or(1)
+}
+
+/// The first due time strictly after `after` with the offset rounded down to the
+/// monitor's slot (see [`slot_seconds`]).
+pub fn next_due_slotted(spec: &MonitorSpec, after: UnixMs, max_slot_s: u64) -> UnixMs {
+    let interval = spec.interval.as_millis() as i64;
+    let slot_ms = slot_seconds(interval, max_slot_s) as i64 * 1000;
+    let offset = offset_ms(&spec.id, interval);
+    next_on_grid(interval, offset - offset % slot_ms, after)
+}
+
+/// Every due time of every active monitor in `[from, to)`, ordered by time (what the
+/// AWS scheduler sends for the next minute), offsets rounded to slots of at most
+/// `max_slot_s` seconds (1: every monitor at its own second).
 pub fn due_between(
     monitors: &[MonitorSpec],
     from: UnixMs,
     to: UnixMs,
+    max_slot_s: u64,
 ) -> Vec<(UnixMs, &MonitorSpec)> {
     let mut out = Vec::new();
     for spec in monitors.iter().filter(|m| !m.paused) {
-        let mut due = next_due(spec, from - 1);
+        let mut due = next_due_slotted(spec, from - 1, max_slot_s);
         while due < to {
             out.push((due, spec));
-            due = next_due(spec, due);
+            due = next_due_slotted(spec, due, max_slot_s);
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
@@ -240,13 +268,65 @@ mod tests {
     #[test]
     fn due_between_lists_sub_minute_intervals_several_times() {
         let monitors = vec![spec("fast", 10), spec("slow", 3600)];
-        let due = due_between(&monitors, 0, 60_000);
+        let due = due_between(&monitors, 0, 60_000, 1);
         assert_eq!(
             due.iter().filter(|(_, m)| m.id.as_str() == "fast").count(),
             6
         );
         assert!(due.iter().filter(|(_, m)| m.id.as_str() == "slow").count() <= 1);
         assert!(due.windows(2).all(|w| w[0].0 <= w[1].0));
+    }
+
+    #[test]
+    fn slots_divide_both_the_minute_and_the_interval() {
+        assert_eq!(slot_seconds(60_000, 15), 15);
+        assert_eq!(slot_seconds(10_000, 15), 10);
+        assert_eq!(slot_seconds(20_000, 15), 10);
+        assert_eq!(slot_seconds(45_000, 15), 15);
+        assert_eq!(slot_seconds(25_000, 15), 5);
+        assert_eq!(slot_seconds(37_000, 15), 1);
+        assert_eq!(slot_seconds(300_000, 15), 15);
+        assert_eq!(slot_seconds(60_000, 1), 1);
+        assert_eq!(slot_seconds(60_000, 0), 1);
+        assert_eq!(slot_seconds(60_000, 60), 60);
+        assert_eq!(slot_seconds(1_500, 15), 1);
+    }
+
+    #[test]
+    fn slotted_due_times_keep_the_cadence_and_share_seconds() {
+        let monitors: Vec<MonitorSpec> = (0..200)
+            .map(|i| spec(&format!("m{i}"), [10, 20, 30, 60, 37][i % 5]))
+            .collect();
+        let due = due_between(&monitors, 0, 600_000, 15);
+        for m in &monitors {
+            let times: Vec<UnixMs> = due
+                .iter()
+                .filter(|(_, s)| s.id == m.id)
+                .map(|(t, _)| *t)
+                .collect();
+            let interval = m.interval.as_millis() as i64;
+            assert!(
+                times.windows(2).all(|w| w[1] - w[0] == interval),
+                "{}: {times:?}",
+                m.id
+            );
+            let whole = 600_000 / interval;
+            let count = times.len() as i64;
+            assert!(count == whole || count == whole + 1, "{}: {count}", m.id);
+            let slot = slot_seconds(interval, 15) as i64 * 1000;
+            assert!(times.iter().all(|t| t % slot == 0), "{}: {times:?}", m.id);
+        }
+        // Everything but the 37 s monitors lands on multiples of 5 s: at most 12
+        // distinct seconds a minute for them.
+        let aligned: std::collections::BTreeSet<i64> = due
+            .iter()
+            .filter(|(_, s)| s.interval.as_millis() != 37_000)
+            .map(|(t, _)| (t % 60_000) / 1000)
+            .collect();
+        assert!(
+            aligned.len() <= 12 && aligned.iter().all(|s| s % 5 == 0),
+            "{aligned:?}"
+        );
     }
 
     #[test]

@@ -14,8 +14,8 @@ use sentinel_core::{LiveState, MonitorId, MonitorInput, MonitorSpec, Transition,
 use sentinel_embedded::SqliteStore;
 use sentinel_pipeline::CheckStage;
 use sentinel_pipeline::cloud::{
-    CheckJob, EVENT_DETAIL_TYPE, MAX_CHECKS_PER_JOB, ProbeWorker, PublishError, TransitionSink,
-    plan_jobs, transition_from_event,
+    CheckJob, EVENT_DETAIL_TYPE, MAX_CHECKS_PER_JOB, MAX_JOB_BYTES, ProbeWorker, PublishError,
+    TransitionSink, plan_jobs, transition_from_event,
 };
 use sentinel_probe::{ProbeSettings, Prober};
 use sentinel_store::{LiveStateStore, PingLog};
@@ -90,7 +90,8 @@ impl Rig {
             .into_iter()
             .map(|s| (s.monitor_id.clone(), s))
             .collect();
-        plan_jobs(monitors, &states, minute, minute + MIN, minute)
+        plan_jobs(monitors, &states, minute, minute + MIN, minute, 1)
+            .unwrap()
             .into_iter()
             .map(|p| p.job)
             .collect()
@@ -126,7 +127,7 @@ fn jobs_group_checks_by_second_and_delay_them_to_it() {
         }])
         .collect();
     let now = T0 + 1_500; // the scheduler runs a little late
-    let jobs = plan_jobs(&monitors, &HashMap::new(), T0, T0 + MIN, now);
+    let jobs = plan_jobs(&monitors, &HashMap::new(), T0, T0 + MIN, now, 1).unwrap();
     let checks: usize = jobs.iter().map(|j| j.job.checks.len()).sum();
     assert_eq!(
         checks,
@@ -154,9 +155,87 @@ fn jobs_group_checks_by_second_and_delay_them_to_it() {
     );
     let body = serde_json::to_string(&jobs[0].job).unwrap();
     assert_eq!(
-        serde_json::from_str::<CheckJob>(&body).unwrap(),
-        jobs[0].job
+        CheckJob::decode(&body).unwrap(),
+        jobs[0].job,
+        "plain JSON is read too"
     );
+    for planned in &jobs {
+        assert_eq!(CheckJob::decode(&planned.body).unwrap(), planned.job);
+    }
+}
+
+#[test]
+fn slots_put_many_monitors_in_few_messages_on_an_exact_cadence() {
+    let monitors: Vec<MonitorSpec> = (0..1000)
+        .map(|i| monitor(&format!("m{i:04}"), "https://example.com/health", "60s"))
+        .chain([monitor("fast", "https://example.com/", "10s")])
+        .collect();
+    let jobs = plan_jobs(&monitors, &HashMap::new(), T0, T0 + MIN, T0, 15).unwrap();
+    let checks: usize = jobs.iter().map(|j| j.job.checks.len()).sum();
+    assert_eq!(checks, 1000 + 6);
+    let seconds: std::collections::BTreeSet<i64> =
+        jobs.iter().map(|j| (j.job.due_at - T0) / 1000).collect();
+    // 60 s monitors on 15 s slots, the 10 s one on 10 s slots.
+    assert!(
+        seconds.iter().all(|s| s % 15 == 0 || s % 10 == 0),
+        "{seconds:?}"
+    );
+    assert!(seconds.len() <= 8, "{seconds:?}");
+    assert!(jobs.len() <= 12, "{} messages for 1,006 checks", jobs.len());
+    let json: usize = jobs
+        .iter()
+        .map(|j| serde_json::to_vec(&j.job).unwrap().len())
+        .sum();
+    let sent: usize = jobs.iter().map(|j| j.body.len()).sum();
+    println!(
+        "JOB_BYTES: {json} B of JSON sent as {sent} B in {} messages",
+        jobs.len()
+    );
+    assert!(sent * 4 < json, "bodies compress: {sent} of {json}");
+    for j in &jobs {
+        assert!(j.body.len() <= MAX_JOB_BYTES);
+        assert_eq!(CheckJob::decode(&j.body).unwrap(), j.job);
+    }
+}
+
+#[test]
+fn a_job_too_big_for_one_message_is_split() {
+    use rand_free::noise;
+    // Headers of random text do not compress: 250 such checks overflow one message.
+    let monitors: Vec<MonitorSpec> = (0..250)
+        .map(|i| {
+            let mut m = monitor(&format!("big{i:03}"), "https://example.com/", "60s");
+            m.headers.insert("x-noise".into(), noise(i, 2_000));
+            m
+        })
+        .collect();
+    let jobs = plan_jobs(&monitors, &HashMap::new(), T0, T0 + MIN, T0, 60).unwrap();
+    assert!(jobs.len() > 1, "split into {} messages", jobs.len());
+    assert!(jobs.iter().all(|j| j.body.len() <= MAX_JOB_BYTES));
+    assert_eq!(jobs.iter().map(|j| j.job.checks.len()).sum::<usize>(), 250);
+    assert!(jobs.iter().all(|j| j.job.due_at == jobs[0].job.due_at));
+}
+
+#[test]
+fn unreadable_job_bodies_are_errors() {
+    for body in ["", "{", "z1:!!!not base64", "z1:AAAA", "[1,2]"] {
+        assert!(CheckJob::decode(body).is_err(), "{body:?}");
+    }
+}
+
+/// Deterministic incompressible text without a random-number crate.
+mod rand_free {
+    pub fn noise(seed: usize, len: usize) -> String {
+        let mut x = (seed as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b'!' + (x % 90) as u8)
+            })
+            .collect()
+    }
 }
 
 #[tokio::test]

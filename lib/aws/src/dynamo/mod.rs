@@ -6,7 +6,7 @@
 //! - Billing: `PAY_PER_REQUEST`.
 //! - Key: `pk` (S, HASH), `sk` (S, RANGE).
 //! - GSI `gsi1`: `gsi1pk` (S, HASH), `gsi1sk` (S, RANGE), projection `ALL`. Sparse:
-//!   only live states and deliveries carry these attributes.
+//!   only deliveries carry these attributes.
 //! - TTL attribute: `expires_at` (N, epoch **seconds**).
 //! - `AttributeDefinitions`: `pk`, `sk`, `gsi1pk`, `gsi1sk`, all `S`.
 //!
@@ -14,7 +14,7 @@
 //!
 //! | what | `pk` | `sk` | `gsi1pk` / `gsi1sk` | other attributes |
 //! |---|---|---|---|---|
-//! | live state | `MON#<monitor>` | `STATE` | `STATES` / `<monitor>` | `version` N, `state` S (JSON of `LiveState`) |
+//! | live state | `STATES#<shard>` (0–7, FNV-1a of the id) | `<monitor>` | — | `version` N, `state` S (JSON of `LiveState`) |
 //! | rate-limit window | `RL#<key>#<window_start_ms>` | `RL` | — | `count` N, `expires_at` |
 //! | alert delivery | `IDEM#<key>` | `IDEM` | `DELIVERIES` / `<created_at>#<key>` | `key`, `channel`, `monitor_id`, `event`, `status` S; `attempts`, `created_at`, `updated_at` N; `last_error` S (absent when none); `expires_at` |
 //! | incident | `INC#<monitor>` | `<started_at>#<incident id>` | — | `id`, `monitor_id`, `cause` S; `started_at` N; `ended_at` N (absent while open); `proof` L of N |
@@ -28,9 +28,9 @@
 //! Every write is a single conditional `PutItem`/`UpdateItem`/`DeleteItem`; nothing on
 //! the hot path reads before it writes. A failed compare-and-set returns the stored
 //! item with the failure (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), so a
-//! conflict costs no extra read either. Point reads are strongly consistent; the two
-//! listings that go through `gsi1` (all live states, all deliveries) are eventually
-//! consistent, as every GSI read is.
+//! conflict costs no extra read either. Point reads are strongly consistent; listing all
+//! live states (one `Query` per shard) and all deliveries (through `gsi1`) are
+//! eventually consistent.
 
 mod alert_ledger;
 mod incidents;

@@ -6,8 +6,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use sentinel_core::MonitorId;
 
-use super::item::{Item, key, s};
-use super::{DynamoTable, GSI1, alert_ledger, incidents};
+use super::item::{Item, s};
+use super::{DynamoTable, GSI1, alert_ledger, incidents, live_state};
 use crate::AwsError;
 
 /// Most items in one `BatchWriteItem`.
@@ -21,7 +21,7 @@ impl DynamoTable {
     /// partition and walks the deliveries index, so it is not for the hot path.
     #[tracing::instrument(level = "debug", skip_all, fields(monitor_id = %monitor))]
     pub async fn purge_monitor(&self, monitor: &MonitorId) -> Result<usize, AwsError> {
-        let mut keys = vec![key(format!("MON#{monitor}"), "STATE")];
+        let mut keys = vec![live_state::state_key(monitor)];
         keys.extend(
             self.query_keys(None, "pk", &incidents::partition(monitor), None)
                 .await?,
