@@ -1,5 +1,6 @@
 //! [`SqliteStore`]: every storage port in one SQLite file: the pipeline's five, and the
-//! account ports (users, tokens, API keys, channels, monitor records, rate limits, blobs).
+//! account ports (users, tokens, API keys, channels, monitor records, rate limits, blobs),
+//! and the ECS ports (watched accounts and settings, service snapshots, metric history).
 //!
 //! rusqlite is synchronous, so every call runs on tokio's blocking pool
 //! (`spawn_blocking`) and never on the async runtime's threads. Writes go through one
@@ -14,6 +15,7 @@ mod api_keys;
 mod blobs;
 mod channels;
 mod checkpoint;
+mod ecs;
 mod error;
 mod incidents;
 mod live_state;

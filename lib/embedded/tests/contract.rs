@@ -46,6 +46,7 @@ mod memory {
         ports: [
             monitors, ping_log, live_state, incidents, alert_ledger,
             users, tokens, api_keys, channels, monitor_records, rate_limits, blobs,
+            ecs_accounts, ecs_snapshots, ecs_prune,
         ],
     }
 }
@@ -59,6 +60,7 @@ mod file {
         ports: [
             monitors, ping_log, live_state, incidents, alert_ledger,
             users, tokens, api_keys, channels, monitor_records, rate_limits, blobs,
+            ecs_accounts, ecs_snapshots, ecs_prune,
         ],
     }
 }
@@ -234,4 +236,121 @@ async fn a_clone_shares_the_database() {
         .await
         .expect("upsert");
     assert_eq!(store.list_monitors().await.expect("list").len(), 1);
+}
+
+/// Writes `sql` straight into the file behind `store`, as damage from outside would.
+fn tamper(store: &SqliteStore, sql: &str) {
+    let path = store.path().expect("a file store");
+    let conn = rusqlite::Connection::open(path).expect("open the file directly");
+    conn.execute_batch(sql).expect("tamper");
+}
+
+#[tokio::test]
+async fn ecs_an_account_with_corrupt_regions_is_corrupt() {
+    use sentinel_store::EcsAccountStore;
+    use sentinel_store::contract::ecs_accounts::ecs_account;
+
+    let file = in_file().await;
+    let store = file.store();
+    store
+        .create_ecs_account(&ecs_account("acc-1", "111111111111", T0))
+        .await
+        .expect("create");
+    tamper(
+        store,
+        "UPDATE aws_accounts SET regions = '[\"eu-west-1\", ' WHERE id = 'acc-1'",
+    );
+
+    for err in [
+        store
+            .get_ecs_account("acc-1")
+            .await
+            .expect_err("get must fail"),
+        store.list_ecs_accounts().await.expect_err("list must fail"),
+    ] {
+        assert!(
+            matches!(err, StoreError::Corrupt(_)) && !err.is_retryable(),
+            "corrupt, not worth a retry: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn ecs_corrupt_settings_and_snapshots_are_corrupt() {
+    use sentinel_core::ecs::Health;
+    use sentinel_store::contract::ecs_snapshots::{ACCOUNT_A, REGION, service_key, snapshot};
+    use sentinel_store::{EcsAccountStore, EcsSnapshotStore};
+
+    let file = in_file().await;
+    let store = file.store();
+    let web = service_key(ACCOUNT_A, REGION, "prod", "web");
+    store
+        .replace_snapshots(
+            ACCOUNT_A,
+            REGION,
+            &[snapshot(&web, Health::Healthy, T0)],
+            T0,
+        )
+        .await
+        .expect("replace");
+    tamper(
+        store,
+        "INSERT INTO settings (key, value) VALUES ('ecs', '{\"users_can_view_ecs\": \"yes\"}');
+         UPDATE ecs_snapshots SET snapshot = '{}';",
+    );
+    let err = store.ecs_settings().await.expect_err("settings must fail");
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    let err = store
+        .get_snapshot(&web)
+        .await
+        .expect_err("snapshot must fail");
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    let err = store.list_snapshots().await.expect_err("list must fail");
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn ecs_data_survives_closing_and_reopening_the_file() {
+    use sentinel_core::ecs::{EcsMetric, Health};
+    use sentinel_store::contract::ecs_accounts::ecs_account;
+    use sentinel_store::contract::ecs_snapshots::{
+        ACCOUNT_A, REGION, point, service_key, snapshot,
+    };
+    use sentinel_store::{EcsAccountStore, EcsSettings, EcsSnapshotStore};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("sentinel.db");
+    let account = ecs_account("acc-1", ACCOUNT_A, T0);
+    let web = service_key(ACCOUNT_A, REGION, "prod", "web");
+    let snap = snapshot(&web, Health::Degraded, T0);
+    let open = EcsSettings {
+        users_can_view_ecs: true,
+    };
+    {
+        let store = SqliteStore::open(&path).await.expect("open");
+        store.create_ecs_account(&account).await.expect("create");
+        store.set_ecs_settings(&open).await.expect("settings");
+        store
+            .replace_snapshots(ACCOUNT_A, REGION, std::slice::from_ref(&snap), T0)
+            .await
+            .expect("replace");
+        store
+            .append_metrics(&web, EcsMetric::Cpu, &[point(T0, 12.5, 80.0)])
+            .await
+            .expect("append");
+    }
+    let store = SqliteStore::open(&path).await.expect("reopen");
+    assert_eq!(
+        store.get_ecs_account("acc-1").await.expect("get"),
+        Some(account)
+    );
+    assert_eq!(store.ecs_settings().await.expect("settings"), open);
+    assert_eq!(store.list_snapshots().await.expect("list"), vec![snap]);
+    assert_eq!(
+        store
+            .metrics(&web, EcsMetric::Cpu, T0, T0 + DAY)
+            .await
+            .expect("metrics"),
+        [point(T0, 12.5, 80.0)]
+    );
 }

@@ -1,6 +1,7 @@
 //! PostgreSQL adapters for Sentinel's storage ports: accounts (users, tokens, API keys,
-//! alert channels), monitors, incidents, the alert ledger and rate limits, plus the
-//! SQL migrations that create their tables (`migrations/`, applied by [`migrate`]).
+//! alert channels), monitors, incidents, the alert ledger, rate limits and the watched
+//! ECS accounts with their settings, plus the SQL migrations that create their tables
+//! (`migrations/`, applied by [`migrate`]).
 //!
 //! ```ignore
 //! let settings = PgSettings::from_url(&database_url)?;   // sslmode, sslrootcert, pool_size
@@ -20,6 +21,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, R
 mod alert_ledger;
 mod api_keys;
 mod channels;
+mod ecs;
 mod error;
 mod incidents;
 mod migrate;

@@ -42,6 +42,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "pipeline",
         sql: include_str!("../migrations/0002_pipeline.sql"),
     },
+    Migration {
+        version: 3,
+        name: "ecs",
+        sql: include_str!("../migrations/0003_ecs.sql"),
+    },
 ];
 
 /// A migration this call applied.

@@ -11,7 +11,7 @@ use sentinel_postgres::{MIGRATIONS, PgError, PgSettings, PgStore, SslMode, Store
 use sentinel_store::contract::fixtures::{T0, delivery, incident, monitor_id, monitor_spec, user};
 use sentinel_store::{AlertLedger, IncidentStore, MonitorStore, UserStore};
 
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 12] = [
     "users",
     "refresh_tokens",
     "password_reset_tokens",
@@ -22,6 +22,7 @@ const TABLES: [&str; 11] = [
     "rate_limits",
     "incidents",
     "alert_deliveries",
+    "settings",
     "schema_migrations",
 ];
 

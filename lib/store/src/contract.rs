@@ -26,6 +26,10 @@
 //! keys); `users` deletes tokens and keys, so it needs `TokenStore` and `ApiKeyStore`;
 //! `monitor_records` also checks how records meet [`MonitorStore`](crate::MonitorStore).
 //!
+//! The ECS ports opt in too: `ecs_accounts` ([`EcsAccountStore`](crate::EcsAccountStore)),
+//! `ecs_snapshots` ([`EcsSnapshotStore`](crate::EcsSnapshotStore)) and `ecs_prune` (its
+//! `prune_metrics`, for backends that prune themselves rather than by TTL).
+//!
 //! `store:` is any expression (it may `.await`), evaluated afresh in every test; names
 //! it uses resolve in the module that invokes the macro. When the store needs something
 //! kept alive beside it for the test (a temp dir, a throw-away database that is dropped
@@ -51,6 +55,9 @@ pub mod alert_ledger;
 pub mod api_keys;
 pub mod blobs;
 pub mod channels;
+pub mod ecs_accounts;
+pub mod ecs_prune;
+pub mod ecs_snapshots;
 pub mod fixtures;
 pub mod incidents;
 pub mod live_state;
@@ -317,6 +324,56 @@ macro_rules! __contract_account_port {
                 keys_with_slashes_work,
                 unsafe_keys_are_refused,
             ]
+        );
+    };
+    ($port:ident, $setup:expr, $get:expr) => {
+        $crate::__contract_ecs_port!($port, $setup, $get);
+    };
+}
+
+/// Implementation detail of [`contract_tests!`]: the behaviours of the ECS ports.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __contract_ecs_port {
+    (ecs_accounts, $setup:expr, $get:expr) => {
+        $crate::__contract_cases!(
+            ecs_accounts,
+            $setup,
+            $get,
+            [
+                create_then_get_round_trips_exactly,
+                list_is_ordered_by_created_at_then_id,
+                update_replaces_editable_fields_and_reports_whether_it_existed,
+                delete_reports_whether_it_existed,
+                the_same_role_or_a_second_local_account_is_a_conflict,
+                record_collection_keeps_edits_and_learned_fields,
+                settings_default_to_false_and_round_trip,
+            ]
+        );
+    };
+    (ecs_snapshots, $setup:expr, $get:expr) => {
+        $crate::__contract_cases!(
+            ecs_snapshots,
+            $setup,
+            $get,
+            [
+                replace_removes_vanished_services_and_returns_previous_health,
+                snapshots_round_trip_and_list_in_key_order,
+                replacing_one_account_and_region_leaves_the_others,
+                a_stale_collection_does_not_undo_a_newer_one,
+                bad_snapshots_and_points_are_refused,
+                metrics_are_idempotent_on_overlapping_windows,
+                metrics_are_bounded_by_from_and_to_and_kept_apart,
+                delete_account_data_removes_that_accounts_snapshots_and_metrics,
+            ]
+        );
+    };
+    (ecs_prune, $setup:expr, $get:expr) => {
+        $crate::__contract_cases!(
+            ecs_prune,
+            $setup,
+            $get,
+            [prune_deletes_points_older_than_before]
         );
     };
 }

@@ -11,12 +11,17 @@ use sentinel_core::{CheckResult, Incident, IncidentId, LiveState, MonitorId, Mon
 
 pub mod accounts;
 pub mod contract;
+pub mod ecs;
 pub mod split;
 
 pub use accounts::{
     ApiKey, ApiKeyStore, BlobStore, ChannelRecord, ChannelStore, MonitorOrigin, MonitorRecord,
     MonitorRecords, RateDecision, RateLimiter, RefreshToken, RotateOutcome, TokenStore, User,
     UserStore,
+};
+pub use ecs::{
+    ECS_METRIC_RETENTION_MS, EcsAccountRecord, EcsAccountStore, EcsSettings, EcsSnapshotStore,
+    PreviousHealth, SealedSecret,
 };
 
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,5 @@
 //! [`DynamoTable`]: the DynamoDB single table behind live state, rate limits, the alert
-//! ledger and incidents.
+//! ledger, incidents and ECS snapshots with their metric history.
 //!
 //! # Table shape (the SAM template must declare exactly this)
 //!
@@ -18,6 +18,7 @@
 //! | rate-limit window | `RL#<key>#<window_start_ms>` | `RL` | — | `count` N, `expires_at` |
 //! | alert delivery | `IDEM#<key>` | `IDEM` | `DELIVERIES` / `<created_at>#<key>` | `key`, `channel`, `monitor_id`, `event`, `status` S; `attempts`, `created_at`, `updated_at` N; `last_error` S (absent when none); `expires_at` |
 //! | incident | `INC#<monitor>` | `<started_at>#<incident id>` | — | `id`, `monitor_id`, `cause` S; `started_at` N; `ended_at` N (absent while open); `proof` L of N |
+//! | ECS snapshot, metric point, metric series | `ECS#SNAP`, `ECS#M#…`, `ECS#MS#<account>` | see [`ecs`] | — | see [`ecs`]; metric points carry `expires_at` |
 //!
 //! `<created_at>` and `<started_at>` in sort keys are [`sortable`] (20 digits, order
 //! preserving for every `i64`), so string order is time order and a reverse `Query`
@@ -33,6 +34,7 @@
 //! eventually consistent.
 
 mod alert_ledger;
+mod ecs;
 mod incidents;
 mod item;
 mod live_state;

@@ -7,7 +7,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::error::DbError;
 
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// Version 1: monitors, ping log with rollups, live state, incidents, alert ledger.
 const V1: &str = r#"
@@ -174,6 +174,63 @@ CREATE TABLE blobs (
     content_type TEXT NOT NULL,
     bytes        BLOB NOT NULL
 ) STRICT;
+"#;
+
+/// Version 3: ECS. The watched AWS accounts, app settings (JSON per key), service
+/// snapshots (one row per service, replaced per account and region by each collection)
+/// and CPU/memory history (one row per service, metric and period).
+const V3: &str = r#"
+CREATE TABLE aws_accounts (
+    id                 TEXT PRIMARY KEY NOT NULL,
+    name               TEXT,
+    role_arn           TEXT,                -- NULL: the local account
+    role_account_id    TEXT,
+    regions            TEXT    NOT NULL,    -- JSON array of region names
+    external_id        BLOB,                -- AES-256-GCM ciphertext, NULL: none
+    external_id_key_id TEXT,
+    account_id         TEXT,                -- learned by collections
+    alias              TEXT,
+    last_collected_at  INTEGER,
+    last_error         TEXT,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL,
+    CHECK ((external_id IS NULL) = (external_id_key_id IS NULL))
+) STRICT;
+
+-- One registration per role, and one local account ('' stands for NULL).
+CREATE UNIQUE INDEX aws_accounts_by_role ON aws_accounts (COALESCE(role_arn, ''));
+CREATE INDEX aws_accounts_by_created ON aws_accounts (created_at, id);
+
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY NOT NULL,        -- e.g. 'ecs'
+    value TEXT NOT NULL                     -- JSON
+) STRICT;
+
+CREATE TABLE ecs_snapshots (
+    account_id  TEXT    NOT NULL,
+    region      TEXT    NOT NULL,
+    cluster     TEXT    NOT NULL,
+    service     TEXT    NOT NULL,
+    health      TEXT    NOT NULL CHECK (health IN ('healthy', 'degraded', 'failed')),
+    replaced_at INTEGER NOT NULL,           -- `at` of the collection that wrote it
+    snapshot    TEXT    NOT NULL,           -- ServiceSnapshot as JSON
+    PRIMARY KEY (account_id, region, cluster, service)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE ecs_metrics (
+    account_id TEXT    NOT NULL,
+    region     TEXT    NOT NULL,
+    cluster    TEXT    NOT NULL,
+    service    TEXT    NOT NULL,
+    metric     TEXT    NOT NULL CHECK (metric IN ('cpu', 'memory')),
+    at         INTEGER NOT NULL,            -- Unix ms, period start
+    average    REAL    NOT NULL,
+    maximum    REAL    NOT NULL,
+    PRIMARY KEY (account_id, region, cluster, service, metric, at)
+) STRICT, WITHOUT ROWID;
+
+-- For prune (all services, older than a time).
+CREATE INDEX ecs_metrics_by_time ON ecs_metrics (at);
 "#;
 
 /// Brings the schema to the newest version in one immediate transaction, so two
