@@ -4,6 +4,7 @@
 
 mod common;
 mod dynamo;
+mod ecs;
 mod events;
 mod s3;
 mod ses;
