@@ -1,5 +1,6 @@
 //! AWS adapters for Sentinel: DynamoDB (live state, rate limits, alert ledger,
-//! incidents), SES v2 mail, S3 blobs, SQS fan-out and EventBridge events.
+//! incidents), SES v2 mail, S3 blobs, SQS fan-out, EventBridge events and the ECS
+//! collector (ECS, CloudWatch, STS, IAM across accounts).
 //!
 //! Build one [`AwsConfig`] per cold start ([`AwsConfig::from_env`]; tests use
 //! [`AwsConfig::emulator`]), make the clients a function needs from it, and hand them to
@@ -9,6 +10,7 @@
 mod chunk;
 mod config;
 mod dynamo;
+pub mod ecs;
 mod error;
 mod events;
 mod s3;
@@ -17,6 +19,10 @@ mod sqs;
 
 pub use config::{AwsClients, AwsConfig, aws_clients};
 pub use dynamo::{DEFAULT_DELIVERY_RETENTION, DynamoTable, GSI1, TTL_ATTRIBUTE, sortable};
+pub use ecs::{
+    AccountCollection, AccountError, AccountTarget, ApiCalls, ClusterSummary, CollectorSettings,
+    EcsCollector, MetricSeries, RegionError, RetryPolicy,
+};
 pub use error::AwsError;
 pub use events::{
     EventPublisher, FailedEvent, MAX_ENTRIES as EVENTS_MAX_ENTRIES,

@@ -4,6 +4,7 @@
 
 mod common;
 mod dynamo;
+mod ecs;
 mod ecs_store;
 mod events;
 mod s3;
