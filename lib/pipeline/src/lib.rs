@@ -6,6 +6,7 @@
 pub mod channels;
 pub mod checks;
 pub mod cloud;
+pub mod ecs;
 pub mod engine;
 pub mod notify;
 pub mod recovery;
