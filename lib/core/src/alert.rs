@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::UnixMs;
+use crate::ecs::{Health, ServiceKey};
 use crate::monitor::MonitorSpec;
 use crate::status::{Transition, TransitionKind};
 
@@ -89,6 +90,138 @@ impl AlertMessage {
             text,
             cause: t.cause.clone(),
             downtime_ms: t.downtime_ms,
+            idempotency_key: t.idempotency_key(),
+        }
+    }
+}
+
+/// An ECS service's health changed between two collections (the first sighting of a
+/// service is not a transition). It travels from the collection round to the notifier:
+/// in process, or as the detail of an EventBridge event on AWS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EcsTransition {
+    pub key: ServiceKey,
+    /// The account's IAM alias, or its id when it has none.
+    pub alias: String,
+    pub from: Health,
+    pub to: Health,
+    /// The collection that saw the change.
+    pub at: UnixMs,
+    /// Why the service is `to` ("1 of 3 tasks running").
+    pub reason: String,
+    /// The incident this change opens, continues or closes.
+    pub incident_id: String,
+    /// When that incident began: a recovery reports `at - incident_started_at`.
+    pub incident_started_at: UnixMs,
+}
+
+impl EcsTransition {
+    /// `ecs_degraded`, `ecs_failed` or `ecs_recovered`: the alert's `event`.
+    pub fn event(&self) -> &'static str {
+        match self.to {
+            Health::Healthy => "ecs_recovered",
+            Health::Degraded => "ecs_degraded",
+            Health::Failed => "ecs_failed",
+        }
+    }
+
+    /// Unique per alertable change, stable across re-runs of the same change: the
+    /// incident id with the kind; a change inside an incident (degraded ↔ failed, which
+    /// can happen more than once) adds its time.
+    pub fn idempotency_key(&self) -> String {
+        match (self.from, self.to) {
+            (Health::Healthy, to) => format!("{}:{}", self.incident_id, to.as_str()),
+            (_, Health::Healthy) => format!("{}:recovered", self.incident_id),
+            (_, to) => format!("{}:{}:{}", self.incident_id, to.as_str(), self.at),
+        }
+    }
+
+    /// `alias/region/cluster/service`, as alerts name the service.
+    pub fn service_path(&self) -> String {
+        format!(
+            "{}/{}/{}/{}",
+            self.alias, self.key.region, self.key.cluster, self.key.service
+        )
+    }
+}
+
+/// The incident id of an ECS service that left healthy at `started_at`: the same for
+/// every collection that sees the same start, so alerts deduplicate on it.
+pub fn ecs_incident_id(key: &ServiceKey, started_at: UnixMs) -> String {
+    format!(
+        "ecs:{}/{}/{}/{}@{started_at}",
+        key.account_id, key.region, key.cluster, key.service
+    )
+}
+
+/// The service's page in the AWS console.
+fn ecs_console_url(key: &ServiceKey) -> String {
+    format!(
+        "https://{region}.console.aws.amazon.com/ecs/v2/clusters/{cluster}/services/{service}/health?region={region}",
+        region = key.region,
+        cluster = key.cluster,
+        service = key.service
+    )
+}
+
+impl AlertMessage {
+    /// The alert for an ECS health change. `monitor_id` is `ecs:` and the service key
+    /// (`account/region/cluster/service`), `url` the service in the AWS console.
+    pub fn for_ecs(t: &EcsTransition) -> Self {
+        let path = t.service_path();
+        let k = &t.key;
+        let place = format!(
+            "ECS service {} in cluster {} ({}, {})",
+            k.service, k.cluster, t.alias, k.region
+        );
+        let lasted = t.at - t.incident_started_at;
+        let (title, text, cause, downtime_ms) = match t.to {
+            Health::Healthy => (
+                format!(
+                    "🟢 ECS {path} is healthy again after {}",
+                    human_duration(lasted)
+                ),
+                format!(
+                    "{place} is healthy again after being {} for {}: {}",
+                    t.from.as_str(),
+                    human_duration(lasted),
+                    t.reason
+                ),
+                None,
+                Some(lasted),
+            ),
+            to => {
+                let icon = if to == Health::Failed { "🔴" } else { "🟠" };
+                let was = match t.from {
+                    Health::Healthy => String::new(),
+                    from => format!(" (was {} for {})", from.as_str(), human_duration(lasted)),
+                };
+                (
+                    format!(
+                        "{icon} ECS {path} is {}: {}",
+                        to.as_str().to_uppercase(),
+                        t.reason
+                    ),
+                    format!("{place} is {}{was}: {}", to.as_str(), t.reason),
+                    Some(t.reason.clone()),
+                    None,
+                )
+            }
+        };
+        Self {
+            event: t.event().to_owned(),
+            monitor_id: format!(
+                "ecs:{}/{}/{}/{}",
+                k.account_id, k.region, k.cluster, k.service
+            ),
+            monitor_name: path,
+            url: ecs_console_url(k),
+            incident_id: Some(t.incident_id.clone()),
+            at: t.at,
+            title,
+            text,
+            cause,
+            downtime_ms,
             idempotency_key: t.idempotency_key(),
         }
     }
@@ -296,6 +429,126 @@ mod tests {
         assert_eq!(json["downtime_ms"], 61_000);
         assert_eq!(json["incident_id"], "shop@900");
         assert_eq!(serde_json::from_value::<AlertMessage>(json).unwrap(), m);
+    }
+
+    fn ecs(from: Health, to: Health, reason: &str) -> EcsTransition {
+        let key = ServiceKey {
+            account_id: "123456789012".into(),
+            region: "eu-west-1".into(),
+            cluster: "web".into(),
+            service: "api".into(),
+        };
+        EcsTransition {
+            incident_id: ecs_incident_id(&key, 1_000),
+            key,
+            alias: "prod".into(),
+            from,
+            to,
+            at: 721_000,
+            reason: reason.into(),
+            incident_started_at: 1_000,
+        }
+    }
+
+    #[test]
+    fn ecs_messages_per_transition() {
+        use Health::{Degraded, Failed, Healthy};
+        // (from, to, event, title, text, cause, downtime)
+        let cases = [
+            (
+                Healthy,
+                Degraded,
+                "ecs_degraded",
+                "🟠 ECS prod/eu-west-1/web/api is DEGRADED: 1 of 3 tasks running",
+                "ECS service api in cluster web (prod, eu-west-1) is degraded: 1 of 3 tasks running",
+                Some("1 of 3 tasks running"),
+                None,
+            ),
+            (
+                Healthy,
+                Failed,
+                "ecs_failed",
+                "🔴 ECS prod/eu-west-1/web/api is FAILED: 1 of 3 tasks running",
+                "ECS service api in cluster web (prod, eu-west-1) is failed: 1 of 3 tasks running",
+                Some("1 of 3 tasks running"),
+                None,
+            ),
+            (
+                Degraded,
+                Failed,
+                "ecs_failed",
+                "🔴 ECS prod/eu-west-1/web/api is FAILED: 1 of 3 tasks running",
+                "ECS service api in cluster web (prod, eu-west-1) is failed (was degraded for 12m 0s): 1 of 3 tasks running",
+                Some("1 of 3 tasks running"),
+                None,
+            ),
+            (
+                Failed,
+                Healthy,
+                "ecs_recovered",
+                "🟢 ECS prod/eu-west-1/web/api is healthy again after 12m 0s",
+                "ECS service api in cluster web (prod, eu-west-1) is healthy again after being failed for 12m 0s: 1 of 3 tasks running",
+                None,
+                Some(720_000),
+            ),
+        ];
+        for (from, to, event, title, text, cause, downtime) in cases {
+            let t = ecs(from, to, "1 of 3 tasks running");
+            let m = AlertMessage::for_ecs(&t);
+            assert_eq!(m.event, event);
+            assert_eq!(m.title, title, "{event}");
+            assert_eq!(m.text, text, "{event}");
+            assert_eq!(m.cause.as_deref(), cause, "{event}");
+            assert_eq!(m.downtime_ms, downtime, "{event}");
+            assert_eq!(m.monitor_id, "ecs:123456789012/eu-west-1/web/api");
+            assert_eq!(m.monitor_name, "prod/eu-west-1/web/api");
+            assert_eq!(
+                m.url,
+                "https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/web/services/api/health?region=eu-west-1"
+            );
+            assert_eq!(
+                m.incident_id.as_deref(),
+                Some("ecs:123456789012/eu-west-1/web/api@1000")
+            );
+            assert_eq!(m.at, 721_000);
+        }
+    }
+
+    #[test]
+    fn ecs_idempotency_keys_are_per_incident_and_kind() {
+        use Health::{Degraded, Failed, Healthy};
+        let keys: Vec<String> = [
+            ecs(Healthy, Degraded, "r"),
+            ecs(Degraded, Failed, "r"),
+            ecs(Failed, Healthy, "r"),
+        ]
+        .iter()
+        .map(|t| AlertMessage::for_ecs(t).idempotency_key)
+        .collect();
+        let incident = "ecs:123456789012/eu-west-1/web/api@1000";
+        assert_eq!(
+            keys,
+            [
+                format!("{incident}:degraded"),
+                format!("{incident}:failed:721000"),
+                format!("{incident}:recovered"),
+            ]
+        );
+        // The same change seen again (a second run) has the same key.
+        assert_eq!(
+            ecs(Healthy, Degraded, "other words").idempotency_key(),
+            keys[0]
+        );
+    }
+
+    #[test]
+    fn ecs_transition_json_round_trip() {
+        let t = ecs(Health::Healthy, Health::Failed, "0 of 2 tasks running");
+        let json = serde_json::to_value(&t).unwrap();
+        assert_eq!(json["from"], "healthy");
+        assert_eq!(json["to"], "failed");
+        assert_eq!(json["key"]["cluster"], "web");
+        assert_eq!(serde_json::from_value::<EcsTransition>(json).unwrap(), t);
     }
 
     proptest! {

@@ -46,7 +46,7 @@ mod memory {
         ports: [
             monitors, ping_log, live_state, incidents, alert_ledger,
             users, tokens, api_keys, channels, monitor_records, rate_limits, blobs,
-            ecs_accounts, ecs_snapshots, ecs_prune,
+            ecs_accounts, ecs_snapshots, ecs_prune, ecs_incidents,
         ],
     }
 }
@@ -60,7 +60,7 @@ mod file {
         ports: [
             monitors, ping_log, live_state, incidents, alert_ledger,
             users, tokens, api_keys, channels, monitor_records, rate_limits, blobs,
-            ecs_accounts, ecs_snapshots, ecs_prune,
+            ecs_accounts, ecs_snapshots, ecs_prune, ecs_incidents,
         ],
     }
 }

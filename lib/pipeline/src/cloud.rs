@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use sentinel_core::alert::EcsTransition;
 use sentinel_core::status::{apply, must_store};
 use sentinel_core::{CheckResult, LiveState, MonitorId, MonitorSpec, Transition, UnixMs};
 use sentinel_store::{CasOutcome, IncidentStore, LiveStateStore, PingLog, StoreError};
@@ -336,12 +337,32 @@ pub const EVENT_SOURCE: &str = "sentinel.monitors";
 /// `detail-type` of transition events.
 pub const EVENT_DETAIL_TYPE: &str = "MonitorTransition";
 
+/// `source` of ECS health transition events (the ECS collector publishes them).
+pub const ECS_EVENT_SOURCE: &str = "sentinel.ecs";
+/// `detail-type` of ECS health transition events; the detail is an [`EcsTransition`].
+pub const ECS_EVENT_DETAIL_TYPE: &str = "EcsHealthTransition";
+
 /// An EventBridge event as an SQS target receives it: the transition is its `detail`.
 #[derive(Debug, Deserialize)]
-struct BusEvent {
+struct MonitorEvent {
     #[serde(rename = "detail-type")]
     detail_type: String,
     detail: Transition,
+}
+
+/// Either kind of transition the notifier's queue carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BusEvent {
+    Monitor(Transition),
+    Ecs(EcsTransition),
+}
+
+/// Any event, to dispatch on its `detail-type` before reading the detail.
+#[derive(Debug, Deserialize)]
+struct AnyEvent {
+    #[serde(rename = "detail-type")]
+    detail_type: String,
+    detail: serde_json::Value,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -354,9 +375,92 @@ pub enum EventError {
 
 /// The transition inside an event the bus delivered to the notifier's queue.
 pub fn transition_from_event(body: &str) -> Result<Transition, EventError> {
-    let event: BusEvent = serde_json::from_str(body)?;
+    let event: MonitorEvent = serde_json::from_str(body)?;
     if event.detail_type != EVENT_DETAIL_TYPE {
         return Err(EventError::WrongType(event.detail_type));
     }
     Ok(event.detail)
+}
+
+/// The `detail` of the event that carries an ECS transition (the `Detail` of a
+/// `PutEvents` entry with [`ECS_EVENT_SOURCE`] and [`ECS_EVENT_DETAIL_TYPE`]).
+pub fn ecs_transition_event_detail(
+    transition: &EcsTransition,
+) -> Result<String, serde_json::Error> {
+    serde_json::to_string(transition)
+}
+
+/// The transition inside an event the bus delivered to the notifier's queue, of either
+/// detail-type ([`EVENT_DETAIL_TYPE`] or [`ECS_EVENT_DETAIL_TYPE`]).
+pub fn bus_event_from_body(body: &str) -> Result<BusEvent, EventError> {
+    let event: AnyEvent = serde_json::from_str(body)?;
+    match event.detail_type.as_str() {
+        EVENT_DETAIL_TYPE => Ok(BusEvent::Monitor(serde_json::from_value(event.detail)?)),
+        ECS_EVENT_DETAIL_TYPE => Ok(BusEvent::Ecs(serde_json::from_value(event.detail)?)),
+        _ => Err(EventError::WrongType(event.detail_type)),
+    }
+}
+
+#[cfg(test)]
+mod bus_event_tests {
+    use super::*;
+    use sentinel_core::ecs::{Health, ServiceKey};
+
+    fn ecs_transition() -> EcsTransition {
+        EcsTransition {
+            key: ServiceKey {
+                account_id: "123456789012".into(),
+                region: "eu-west-1".into(),
+                cluster: "web".into(),
+                service: "api".into(),
+            },
+            alias: "prod".into(),
+            from: Health::Healthy,
+            to: Health::Degraded,
+            at: 2_000,
+            reason: "1 of 3 tasks running".into(),
+            incident_id: "ecs:123456789012/eu-west-1/web/api@2000".into(),
+            incident_started_at: 2_000,
+        }
+    }
+
+    fn event(detail_type: &str, detail: &str) -> String {
+        format!(
+            r#"{{"version":"0","id":"e1","source":"x","account":"123456789012","time":"2025-01-01T00:00:00Z","region":"eu-west-1","resources":[],"detail-type":"{detail_type}","detail":{detail}}}"#
+        )
+    }
+
+    #[test]
+    fn ecs_events_round_trip_and_monitor_events_still_parse() {
+        let t = ecs_transition();
+        let detail = ecs_transition_event_detail(&t).unwrap();
+        let body = event(ECS_EVENT_DETAIL_TYPE, &detail);
+        assert_eq!(bus_event_from_body(&body).unwrap(), BusEvent::Ecs(t));
+        // The monitor-only parser refuses it, as before.
+        assert!(transition_from_event(&body).is_err());
+
+        let monitor = r#"{"monitor_id":"shop","kind":"down","from":"up","to":"down","at":1000,"incident_id":"shop@900","cause":"status 503","downtime_ms":null}"#;
+        let body = event(EVENT_DETAIL_TYPE, monitor);
+        let parsed = transition_from_event(&body).unwrap();
+        assert_eq!(
+            bus_event_from_body(&body).unwrap(),
+            BusEvent::Monitor(parsed)
+        );
+    }
+
+    #[test]
+    fn unknown_types_and_bad_details_are_errors() {
+        assert!(matches!(
+            bus_event_from_body(&event("Other", "{}")),
+            Err(EventError::WrongType(ref ty)) if ty == "Other"
+        ));
+        assert!(matches!(
+            bus_event_from_body(&event(ECS_EVENT_DETAIL_TYPE, r#"{"key":1}"#)),
+            Err(EventError::Malformed(_))
+        ));
+        assert!(matches!(
+            bus_event_from_body("not json"),
+            Err(EventError::Malformed(_))
+        ));
+    }
 }

@@ -6,10 +6,20 @@
 //! Driven by the `ecs-collector` Lambda (EventBridge schedule), by a background task in
 //! `sentinel serve`, and by `POST /api/ecs/refresh` through [`EcsRefresh`].
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use sentinel_core::UnixMs;
-use sentinel_core::ecs::{EcsMetric, MetricPoint, ServiceKey, ServiceSnapshot};
+use sentinel_core::alert::ecs_incident_id;
+use sentinel_core::ecs::{EcsMetric, Health, MetricPoint, ServiceKey, ServiceSnapshot};
+use sentinel_store::{
+    AlertLedger, ECS_METRIC_RETENTION_MS, EcsAccountStore, EcsIncident, EcsIncidentStore,
+    EcsSnapshotStore, SealedSecret, StoreError,
+};
 use serde::Serialize;
+use tracing::{error, info, instrument, warn};
+
+use crate::Notifier;
 
 /// One account to collect, its external id already decrypted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,4 +92,318 @@ pub enum EcsRefreshError {
 #[async_trait]
 pub trait EcsRefresh: Send + Sync {
     async fn refresh(&self, now: UnixMs) -> Result<EcsRefreshReport, EcsRefreshError>;
+}
+
+pub use sentinel_core::alert::EcsTransition;
+
+/// Opens a sealed external id (the API's AES-GCM keyring, behind a closure so the
+/// pipeline needs no keys). An `Err` is that account's failure, for people.
+pub type OpenSecret = Arc<dyn Fn(&SealedSecret) -> Result<String, String> + Send + Sync>;
+
+/// The stores one collection round writes.
+pub trait EcsStores: EcsAccountStore + EcsSnapshotStore + EcsIncidentStore {}
+
+impl<T> EcsStores for T where T: EcsAccountStore + EcsSnapshotStore + EcsIncidentStore + ?Sized {}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EcsAlertError {
+    /// Recording a delivery failed; a retry may help.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The transitions could not be handed on (an event bus refused them).
+    #[error("ECS transitions not published: {0}")]
+    Publish(String),
+}
+
+/// Where a round's health transitions go: the notifier in process
+/// ([`NotifierEcsSink`]), or an event bus whose consumer calls
+/// [`Notifier::notify_ecs`].
+#[async_trait]
+pub trait EcsAlertSink: Send + Sync {
+    async fn publish(&self, transitions: &[EcsTransition]) -> Result<(), EcsAlertError>;
+}
+
+/// Sends transitions through a [`Notifier`] right away, in order.
+pub struct NotifierEcsSink<S: ?Sized> {
+    notifier: Arc<Notifier<S>>,
+}
+
+impl<S: ?Sized> NotifierEcsSink<S> {
+    pub fn new(notifier: Arc<Notifier<S>>) -> Self {
+        Self { notifier }
+    }
+}
+
+#[async_trait]
+impl<S> EcsAlertSink for NotifierEcsSink<S>
+where
+    S: AlertLedger + Send + Sync + ?Sized + 'static,
+{
+    async fn publish(&self, transitions: &[EcsTransition]) -> Result<(), EcsAlertError> {
+        let mut first_error = None;
+        for transition in transitions {
+            match self.notifier.notify_ecs(transition).await {
+                Ok(report) if !report.failed.is_empty() => warn!(
+                    incident_id = %transition.incident_id,
+                    failed = ?report.failed,
+                    "ECS alert not delivered on every channel"
+                ),
+                Ok(_) => {}
+                Err(e) => {
+                    error!(incident_id = %transition.incident_id, error = %e, "ECS alert not recorded");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), |e| Err(e.into()))
+    }
+}
+
+/// What one round did: the report, and the transitions it published.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EcsRound {
+    pub report: EcsRefreshReport,
+    pub transitions: Vec<EcsTransition>,
+}
+
+/// One collection round over every watched account; see the module documentation.
+/// Rounds never overlap within one `EcsCollection`: a second one answers
+/// [`EcsRefreshError::Busy`].
+pub struct EcsCollection<S: ?Sized> {
+    stores: Arc<S>,
+    source: Arc<dyn EcsSource>,
+    open_secret: OpenSecret,
+    alerts: Arc<dyn EcsAlertSink>,
+    running: tokio::sync::Mutex<()>,
+}
+
+impl<S> EcsCollection<S>
+where
+    S: EcsStores + ?Sized,
+{
+    pub fn new(
+        stores: Arc<S>,
+        source: Arc<dyn EcsSource>,
+        open_secret: OpenSecret,
+        alerts: Arc<dyn EcsAlertSink>,
+    ) -> Self {
+        Self {
+            stores,
+            source,
+            open_secret,
+            alerts,
+            running: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Runs one round now, unless one is running ([`EcsRefreshError::Busy`]).
+    #[instrument(skip(self))]
+    pub async fn run(&self, now: UnixMs) -> Result<EcsRound, EcsRefreshError> {
+        let _running = self.running.try_lock().map_err(|_| EcsRefreshError::Busy)?;
+        let accounts = self.stores.list_ecs_accounts().await?;
+
+        // Accounts whose external id opens become targets; the others fail here.
+        let mut outcomes: Vec<Option<Result<EcsAccountSnapshot, String>>> =
+            Vec::with_capacity(accounts.len());
+        let mut targets = Vec::new();
+        for account in &accounts {
+            let external_id = match &account.external_id {
+                None => Ok(None),
+                Some(sealed) => (self.open_secret)(sealed)
+                    .map(Some)
+                    .map_err(|e| format!("the external id cannot be decrypted: {e}")),
+            };
+            match external_id {
+                Ok(external_id) => {
+                    targets.push(EcsTarget {
+                        id: account.id.clone(),
+                        role_arn: account.role_arn.clone(),
+                        external_id,
+                        regions: account.regions.clone(),
+                    });
+                    outcomes.push(None);
+                }
+                Err(e) => outcomes.push(Some(Err(e))),
+            }
+        }
+        let mut collected = self.source.collect(&targets, now).await.into_iter();
+        for outcome in outcomes.iter_mut().filter(|o| o.is_none()) {
+            *outcome = Some(collected.next().unwrap_or_else(|| {
+                Err("the collector returned no result for this account".to_owned())
+            }));
+        }
+
+        let mut round = EcsRound {
+            report: EcsRefreshReport {
+                collected_at: now,
+                ..EcsRefreshReport::default()
+            },
+            transitions: Vec::new(),
+        };
+        for (account, outcome) in accounts.iter().zip(outcomes) {
+            let outcome = outcome.unwrap_or_else(|| Err("not collected".to_owned()));
+            let stored = match outcome {
+                Ok(snapshot) => {
+                    self.store_account(&account.id, &snapshot, now, &mut round)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(error) = stored {
+                warn!(account = %account.id, %error, "ECS account not collected");
+                if let Err(e) = self
+                    .stores
+                    .record_ecs_collection(&account.id, None, None, now, Some(&error))
+                    .await
+                {
+                    error!(account = %account.id, error = %e, "ECS collection outcome not recorded");
+                }
+                round.report.failed_accounts.push(FailedAccount {
+                    id: account.id.clone(),
+                    error,
+                });
+            }
+        }
+        if let Err(e) = self
+            .stores
+            .prune_metrics(now - ECS_METRIC_RETENTION_MS)
+            .await
+        {
+            warn!(error = %e, "old ECS metric points not pruned");
+        }
+        if !round.transitions.is_empty()
+            && let Err(e) = self.alerts.publish(&round.transitions).await
+        {
+            error!(error = %e, transitions = round.transitions.len(), "ECS alerts not published");
+        }
+        info!(
+            accounts = round.report.accounts,
+            services = round.report.services,
+            failed = round.report.failed_accounts.len(),
+            transitions = round.transitions.len(),
+            "ECS collection round done"
+        );
+        Ok(round)
+    }
+
+    /// Stores what one account's collection saw; an `Err` (a store that refused or
+    /// failed) is that account's failure.
+    async fn store_account(
+        &self,
+        id: &str,
+        snapshot: &EcsAccountSnapshot,
+        now: UnixMs,
+        round: &mut EcsRound,
+    ) -> Result<(), String> {
+        let stored = |e: StoreError| format!("the collection could not be stored: {e}");
+        let account_id = snapshot.account_id.as_str();
+        let mut services = 0;
+        for region in &snapshot.regions_collected {
+            let in_region: Vec<ServiceSnapshot> = snapshot
+                .services
+                .iter()
+                .filter(|s| s.key.account_id == account_id && &s.key.region == region)
+                .cloned()
+                .collect();
+            let previous = self
+                .stores
+                .replace_snapshots(account_id, region, &in_region, now)
+                .await
+                .map_err(stored)?;
+            services += in_region.len();
+            for (key, before) in previous {
+                let Some(before) = before else { continue };
+                let Some(now_seen) = in_region.iter().find(|s| s.key == key) else {
+                    continue;
+                };
+                if before == now_seen.health {
+                    continue;
+                }
+                if let Some(t) = self
+                    .transition(&snapshot.alias, now_seen, before, now)
+                    .await
+                    .map_err(stored)?
+                {
+                    round.transitions.push(t);
+                }
+            }
+        }
+        for (key, metric, points) in &snapshot.metrics {
+            if points.is_empty() || !snapshot.regions_collected.contains(&key.region) {
+                continue;
+            }
+            self.stores
+                .append_metrics(key, *metric, points)
+                .await
+                .map_err(stored)?;
+        }
+        let warnings = (!snapshot.warnings.is_empty()).then(|| snapshot.warnings.join("; "));
+        self.stores
+            .record_ecs_collection(
+                id,
+                Some(account_id),
+                Some(&snapshot.alias),
+                now,
+                warnings.as_deref(),
+            )
+            .await
+            .map_err(stored)?;
+        round.report.accounts += 1;
+        round.report.services += services;
+        Ok(())
+    }
+
+    /// The transition from `before` to what `service` is now, opening, continuing or
+    /// closing its incident. `None`: a recovery with no open incident (it went unhealthy
+    /// before incidents were kept), which is not alerted.
+    async fn transition(
+        &self,
+        alias: &str,
+        service: &ServiceSnapshot,
+        before: Health,
+        now: UnixMs,
+    ) -> Result<Option<EcsTransition>, StoreError> {
+        let incident = if service.health == Health::Healthy {
+            match self.stores.close_ecs_incident(&service.key, now).await? {
+                Some(closed) => closed,
+                None => {
+                    info!(service = ?service.key, "ECS service recovered without an open incident");
+                    return Ok(None);
+                }
+            }
+        } else {
+            // Leaving healthy opens one; degraded <-> failed continues the open one.
+            self.stores
+                .open_ecs_incident(&EcsIncident {
+                    id: ecs_incident_id(&service.key, now),
+                    key: service.key.clone(),
+                    alias: alias.to_owned(),
+                    started_at: now,
+                    ended_at: None,
+                    health: service.health,
+                    reason: service.health_reason.clone(),
+                })
+                .await?
+        };
+        Ok(Some(EcsTransition {
+            key: service.key.clone(),
+            alias: alias.to_owned(),
+            from: before,
+            to: service.health,
+            at: now,
+            reason: service.health_reason.clone(),
+            incident_id: incident.id,
+            incident_started_at: incident.started_at,
+        }))
+    }
+}
+
+#[async_trait]
+impl<S> EcsRefresh for EcsCollection<S>
+where
+    S: EcsStores + ?Sized,
+{
+    async fn refresh(&self, now: UnixMs) -> Result<EcsRefreshReport, EcsRefreshError> {
+        self.run(now).await.map(|round| round.report)
+    }
 }

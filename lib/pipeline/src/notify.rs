@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sentinel_core::alert::AlertMessage;
-use sentinel_core::{MonitorSpec, Transition};
+use sentinel_core::alert::{AlertMessage, EcsTransition};
+use sentinel_core::{MonitorId, MonitorSpec, Transition};
 use sentinel_store::{AlertLedger, Delivery, DeliveryStatus, MonitorStore, StoreError};
 use tracing::{info, instrument, warn};
 
@@ -47,6 +47,14 @@ pub trait ChannelSource: Send + Sync {
         &self,
         spec: &MonitorSpec,
     ) -> Result<Vec<Arc<dyn AlertChannel>>, StoreError>;
+
+    /// The channels ECS health alerts go to *besides* the notifier's static (config
+    /// file) channels: those of every admin user. Names must be unique among them and
+    /// the static ones (the ledger keys a delivery by channel name); a channel whose
+    /// name is already taken is skipped. None by default.
+    async fn ecs_channels(&self) -> Result<Vec<Arc<dyn AlertChannel>>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 /// The channels named in a monitor's `alerts` (all of them when it names none).
@@ -116,25 +124,66 @@ where
         transition: &Transition,
         stale_before: Option<sentinel_core::UnixMs>,
     ) -> Result<NotifyReport, StoreError> {
-        let mut report = NotifyReport::default();
         if !transition.kind.is_alerted() {
-            return Ok(report);
+            return Ok(NotifyReport::default());
         }
         let Some(spec) = self.stores.get_monitor(&transition.monitor_id).await? else {
             warn!("monitor no longer exists; alert dropped");
-            return Ok(report);
+            return Ok(NotifyReport::default());
         };
         let message = AlertMessage::for_transition(&spec, transition);
         let targets = match &self.source {
             Some(source) => source.channels_for(&spec).await?,
             None => select_channels(&self.channels, &spec),
         };
-        for channel in &targets {
+        self.send_claimed(&message, &spec.id, &targets, stale_before)
+            .await
+    }
+}
+
+impl<S> Notifier<S>
+where
+    S: AlertLedger + ?Sized,
+{
+    /// Alerts an ECS health change to the static channels and the source's
+    /// [`ecs_channels`](ChannelSource::ecs_channels), once per channel: the ledger
+    /// claim is keyed by the transition's incident and kind, so a round that runs twice
+    /// (or a redelivered event) sends nothing new.
+    #[instrument(skip_all, fields(incident_id = %transition.incident_id, event = transition.event()))]
+    pub async fn notify_ecs(&self, transition: &EcsTransition) -> Result<NotifyReport, StoreError> {
+        let message = AlertMessage::for_ecs(transition);
+        let mut targets: Vec<Arc<dyn AlertChannel>> = self.channels.clone();
+        if let Some(source) = &self.source {
+            for channel in source.ecs_channels().await? {
+                if targets.iter().any(|t| t.name() == channel.name()) {
+                    warn!(
+                        channel = channel.name(),
+                        "two ECS alert channels share a name; the second is skipped"
+                    );
+                    continue;
+                }
+                targets.push(channel);
+            }
+        }
+        self.send_claimed(&message, &ecs_ledger_id(transition), &targets, None)
+            .await
+    }
+
+    /// Claims, sends and records `message` on each channel in `targets`.
+    async fn send_claimed(
+        &self,
+        message: &AlertMessage,
+        monitor_id: &MonitorId,
+        targets: &[Arc<dyn AlertChannel>],
+        stale_before: Option<sentinel_core::UnixMs>,
+    ) -> Result<NotifyReport, StoreError> {
+        let mut report = NotifyReport::default();
+        for channel in targets {
             let now = crate::now_ms();
             let delivery = Delivery {
                 key: format!("{}:{}", message.idempotency_key, channel.name()),
                 channel: channel.name().to_owned(),
-                monitor_id: spec.id.clone(),
+                monitor_id: monitor_id.clone(),
                 event: message.event.clone(),
                 status: DeliveryStatus::Pending,
                 attempts: 0,
@@ -163,7 +212,7 @@ where
                 }
                 warn!(channel = channel.name(), key = %delivery.key, "resending an alert a previous run left pending or failed");
             }
-            let (status, attempts, error) = self.deliver(channel.as_ref(), &message).await;
+            let (status, attempts, error) = self.deliver(channel.as_ref(), message).await;
             self.stores
                 .finish(
                     &delivery.key,
@@ -207,4 +256,17 @@ where
         }
         (DeliveryStatus::Failed, self.retry.attempts, last_error)
     }
+}
+
+/// The ledger's `monitor_id` of an ECS delivery (the ledger is keyed by monitor ids):
+/// `ecs-` and the service key, slugged to a valid id (cut at 64 characters).
+fn ecs_ledger_id(t: &EcsTransition) -> MonitorId {
+    let k = &t.key;
+    let slug = MonitorId::slug(&format!(
+        "ecs {} {} {} {}",
+        k.account_id, k.region, k.cluster, k.service
+    ));
+    // The slug starts with "ecs", so it always exists; "ecs" itself is a valid id.
+    slug.or_else(|| MonitorId::slug("ecs"))
+        .unwrap_or_else(|| unreachable!("\"ecs\" is a valid monitor id"))
 }

@@ -28,7 +28,8 @@
 //!
 //! The ECS ports opt in too: `ecs_accounts` ([`EcsAccountStore`](crate::EcsAccountStore)),
 //! `ecs_snapshots` ([`EcsSnapshotStore`](crate::EcsSnapshotStore)) and `ecs_prune` (its
-//! `prune_metrics`, for backends that prune themselves rather than by TTL).
+//! `prune_metrics`, for backends that prune themselves rather than by TTL) and
+//! `ecs_incidents` ([`EcsIncidentStore`](crate::EcsIncidentStore)).
 //!
 //! `store:` is any expression (it may `.await`), evaluated afresh in every test; names
 //! it uses resolve in the module that invokes the macro. When the store needs something
@@ -56,6 +57,7 @@ pub mod api_keys;
 pub mod blobs;
 pub mod channels;
 pub mod ecs_accounts;
+pub mod ecs_incidents;
 pub mod ecs_prune;
 pub mod ecs_snapshots;
 pub mod fixtures;
@@ -365,6 +367,18 @@ macro_rules! __contract_ecs_port {
                 metrics_are_idempotent_on_overlapping_windows,
                 metrics_are_bounded_by_from_and_to_and_kept_apart,
                 delete_account_data_removes_that_accounts_snapshots_and_metrics,
+            ]
+        );
+    };
+    (ecs_incidents, $setup:expr, $get:expr) => {
+        $crate::__contract_cases!(
+            ecs_incidents,
+            $setup,
+            $get,
+            [
+                open_returns_the_open_incident_and_close_ends_it,
+                list_is_newest_first_and_limited,
+                bad_keys_and_ended_incidents_are_refused,
             ]
         );
     };

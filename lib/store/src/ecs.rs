@@ -152,6 +152,42 @@ pub trait EcsSnapshotStore: Send + Sync {
     async fn delete_account_data(&self, account_id: &str) -> StoreResult<()>;
 }
 
+/// An ECS service away from healthy: opened when a collection sees it leave healthy,
+/// closed when one sees it healthy again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EcsIncident {
+    /// [`sentinel_core::alert::ecs_incident_id`] of the key and `started_at`.
+    pub id: String,
+    pub key: ServiceKey,
+    /// The account's alias when it opened.
+    pub alias: String,
+    pub started_at: UnixMs,
+    /// `None` while open.
+    pub ended_at: Option<UnixMs>,
+    /// The health it opened with.
+    pub health: Health,
+    /// Why, when it opened ("1 of 3 tasks running").
+    pub reason: String,
+}
+
+/// ECS health incidents, at most one open per service.
+#[async_trait]
+pub trait EcsIncidentStore: Send + Sync {
+    /// Opens `incident` (whose `ended_at` must be `None`) unless its service has one
+    /// open already, and returns the service's open incident: the given one, or the one
+    /// found, so collections that race agree on the id.
+    async fn open_ecs_incident(&self, incident: &EcsIncident) -> StoreResult<EcsIncident>;
+    /// Closes the open incident of `key` at `at` and returns it closed; `None` when
+    /// the service has none open.
+    async fn close_ecs_incident(
+        &self,
+        key: &ServiceKey,
+        at: UnixMs,
+    ) -> StoreResult<Option<EcsIncident>>;
+    /// The newest incidents first (by `started_at`, then id), at most `limit`.
+    async fn list_ecs_incidents(&self, limit: usize) -> StoreResult<Vec<EcsIncident>>;
+}
+
 /// Longest cluster or service name ECS allows.
 const MAX_NAME_LEN: usize = 255;
 

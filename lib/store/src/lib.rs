@@ -20,8 +20,8 @@ pub use accounts::{
     UserStore,
 };
 pub use ecs::{
-    ECS_METRIC_RETENTION_MS, EcsAccountRecord, EcsAccountStore, EcsSettings, EcsSnapshotStore,
-    PreviousHealth, SealedSecret,
+    ECS_METRIC_RETENTION_MS, EcsAccountRecord, EcsAccountStore, EcsIncident, EcsIncidentStore,
+    EcsSettings, EcsSnapshotStore, PreviousHealth, SealedSecret,
 };
 
 #[derive(Debug, thiserror::Error)]

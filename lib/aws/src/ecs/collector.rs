@@ -53,8 +53,10 @@ impl EcsCollector {
         targets: &[AccountTarget],
         now: UnixMs,
     ) -> Vec<Result<AccountCollection, AccountError>> {
-        stream::iter(targets)
-            .map(|target| self.collect(target, now))
+        // Futures made up front, not in a stream closure: a closure over borrowed items
+        // keeps the future from being provably `Send` (rust-lang/rust#102211).
+        let collections: Vec<_> = targets.iter().map(|t| self.collect(t, now)).collect();
+        stream::iter(collections)
             .buffered(self.settings.max_concurrent_accounts)
             .collect()
             .await
@@ -84,8 +86,11 @@ impl EcsCollector {
         let account_id = account.caller_identity(target, &home_region).await?;
         let (alias, alias_error) = account.alias(&home_region, &account_id).await;
 
-        let harvests: Vec<RegionHarvest> = stream::iter(&regions)
+        let harvests: Vec<_> = regions
+            .iter()
             .map(|region| account.region(region, &account_id))
+            .collect();
+        let harvests: Vec<RegionHarvest> = stream::iter(harvests)
             .buffer_unordered(regions.len())
             .collect()
             .await;
@@ -497,10 +502,9 @@ impl Account<'_> {
             self.settings.metric_lookback.as_millis() as i64,
         );
         let period_s = (period_ms / 1000) as i32;
-        let results: Vec<Result<Vec<MetricSeries>, CallFailure>> = stream::iter(
-            services.chunks(MAX_METRIC_QUERIES / QUERIES_PER_SERVICE),
-        )
-        .map(|chunk| {
+        let requests: Vec<_> = services
+            .chunks(MAX_METRIC_QUERIES / QUERIES_PER_SERVICE)
+            .map(|chunk| {
             let cloudwatch = &cloudwatch;
             async move {
                 let batch = QueryBatch::new(chunk, period_s);
@@ -530,9 +534,11 @@ impl Account<'_> {
                 Ok(batch.series(&answers))
             }
         })
-        .buffer_unordered(self.settings.max_in_flight)
-        .collect()
-        .await;
+        .collect();
+        let results: Vec<Result<Vec<MetricSeries>, CallFailure>> = stream::iter(requests)
+            .buffer_unordered(self.settings.max_in_flight)
+            .collect()
+            .await;
         let mut series = Vec::new();
         for result in results {
             series.extend(result?);

@@ -23,6 +23,7 @@ mod collector;
 mod convert;
 mod error;
 mod metrics;
+mod source;
 
 use std::time::Duration;
 
@@ -34,6 +35,7 @@ pub use calls::ApiCalls;
 pub use collector::EcsCollector;
 pub use error::{AccountError, InvalidSettings, RegionError};
 pub use metrics::{MAX_METRIC_QUERIES, MetricSeries, QUERIES_PER_SERVICE};
+pub use source::account_snapshot;
 
 /// Most services one `DescribeServices` call may name.
 pub const MAX_DESCRIBE_SERVICES: usize = 10;

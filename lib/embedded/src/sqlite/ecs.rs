@@ -10,8 +10,8 @@ use sentinel_core::UnixMs;
 use sentinel_core::ecs::{EcsMetric, Health, MetricPoint, ServiceKey, ServiceSnapshot};
 use sentinel_store::ecs::{check_metric_points, check_service_key, check_snapshot_batch};
 use sentinel_store::{
-    EcsAccountRecord, EcsAccountStore, EcsSettings, EcsSnapshotStore, PreviousHealth, SealedSecret,
-    StoreResult,
+    EcsAccountRecord, EcsAccountStore, EcsIncident, EcsIncidentStore, EcsSettings,
+    EcsSnapshotStore, PreviousHealth, SealedSecret, StoreResult,
 };
 
 use super::SqliteStore;
@@ -267,6 +267,109 @@ impl EcsAccountStore for SqliteStore {
             )?
             .execute(params![SETTINGS_KEY, value])?;
             Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl EcsIncidentStore for SqliteStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(id = %incident.id))]
+    async fn open_ecs_incident(&self, incident: &EcsIncident) -> StoreResult<EcsIncident> {
+        check_service_key(&incident.key).map_err(DbError::Invalid)?;
+        if incident.ended_at.is_some() {
+            return Err(DbError::Invalid("an incident to open must not have ended".into()).into());
+        }
+        let (incident, json) = (incident.clone(), to_json("ECS incident", incident)?);
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let k = &incident.key;
+            let open: Option<String> = tx
+                .prepare_cached(
+                    "SELECT incident FROM ecs_incidents
+                     WHERE account_id = ?1 AND region = ?2 AND cluster = ?3 AND service = ?4
+                       AND ended_at IS NULL",
+                )?
+                .query_row(params![k.account_id, k.region, k.cluster, k.service], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if let Some(raw) = open {
+                return from_json("ECS incident", &raw);
+            }
+            tx.prepare_cached(
+                "INSERT INTO ecs_incidents
+                     (id, account_id, region, cluster, service, started_at, ended_at, incident)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7)",
+            )?
+            .execute(params![
+                incident.id,
+                k.account_id,
+                k.region,
+                k.cluster,
+                k.service,
+                incident.started_at,
+                json
+            ])
+            .map_err(conflict_as("an ECS incident with this id exists"))?;
+            tx.commit()?;
+            Ok(incident)
+        })
+        .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(cluster = %key.cluster, service = %key.service))]
+    async fn close_ecs_incident(
+        &self,
+        key: &ServiceKey,
+        at: UnixMs,
+    ) -> StoreResult<Option<EcsIncident>> {
+        check_service_key(key).map_err(DbError::Invalid)?;
+        let key = key.clone();
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let open: Option<String> = tx
+                .prepare_cached(
+                    "SELECT incident FROM ecs_incidents
+                     WHERE account_id = ?1 AND region = ?2 AND cluster = ?3 AND service = ?4
+                       AND ended_at IS NULL",
+                )?
+                .query_row(
+                    params![key.account_id, key.region, key.cluster, key.service],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(raw) = open else { return Ok(None) };
+            let mut incident: EcsIncident = from_json("ECS incident", &raw)?;
+            incident.ended_at = Some(at);
+            tx.prepare_cached(
+                "UPDATE ecs_incidents SET ended_at = ?2, incident = ?3 WHERE id = ?1",
+            )?
+            .execute(params![
+                incident.id,
+                at,
+                to_json("ECS incident", &incident)?
+            ])?;
+            tx.commit()?;
+            Ok(Some(incident))
+        })
+        .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(limit))]
+    async fn list_ecs_incidents(&self, limit: usize) -> StoreResult<Vec<EcsIncident>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let rows = conn
+                .prepare_cached(
+                    "SELECT incident FROM ecs_incidents
+                     ORDER BY started_at DESC, id DESC LIMIT ?1",
+                )?
+                .query_map(params![limit], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.iter()
+                .map(|raw| from_json("ECS incident", raw))
+                .collect()
         })
         .await
     }

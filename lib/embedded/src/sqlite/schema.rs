@@ -7,7 +7,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::error::DbError;
 
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// Version 1: monitors, ping log with rollups, live state, incidents, alert ledger.
 const V1: &str = r#"
@@ -231,6 +231,24 @@ CREATE TABLE ecs_metrics (
 
 -- For prune (all services, older than a time).
 CREATE INDEX ecs_metrics_by_time ON ecs_metrics (at);
+"#;
+
+/// ECS health incidents: at most one open (`ended_at IS NULL`) per service.
+const V4: &str = r#"
+CREATE TABLE ecs_incidents (
+    id         TEXT    PRIMARY KEY NOT NULL,
+    account_id TEXT    NOT NULL,
+    region     TEXT    NOT NULL,
+    cluster    TEXT    NOT NULL,
+    service    TEXT    NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at   INTEGER,
+    incident   TEXT    NOT NULL             -- EcsIncident as JSON
+) STRICT;
+
+CREATE UNIQUE INDEX ecs_incidents_open
+    ON ecs_incidents (account_id, region, cluster, service) WHERE ended_at IS NULL;
+CREATE INDEX ecs_incidents_by_start ON ecs_incidents (started_at, id);
 "#;
 
 /// Brings the schema to the newest version in one immediate transaction, so two

@@ -1,0 +1,117 @@
+//! Behaviours of [`EcsIncidentStore`]: ECS health incidents, one open per service.
+
+use sentinel_core::ecs::{Health, ServiceKey};
+
+use crate::{EcsIncident, EcsIncidentStore};
+
+use super::ecs_snapshots::{ACCOUNT_A, ACCOUNT_B, REGION, service_key};
+use super::fixtures::{MINUTE, T0};
+
+pub fn incident(key: &ServiceKey, started_at: i64, health: Health) -> EcsIncident {
+    EcsIncident {
+        id: format!(
+            "ecs:{}/{}/{}/{}@{started_at}",
+            key.account_id, key.region, key.cluster, key.service
+        ),
+        key: key.clone(),
+        alias: "prod".to_owned(),
+        started_at,
+        ended_at: None,
+        health,
+        reason: "1 of 3 tasks running".to_owned(),
+    }
+}
+
+pub async fn open_returns_the_open_incident_and_close_ends_it<S: EcsIncidentStore + ?Sized>(
+    store: &S,
+) {
+    let key = service_key(ACCOUNT_A, REGION, "web", "api");
+    let first = incident(&key, T0, Health::Degraded);
+    assert_eq!(
+        store.open_ecs_incident(&first).await.expect("open"),
+        first,
+        "nothing open: the given incident opens"
+    );
+    let later = incident(&key, T0 + MINUTE, Health::Failed);
+    assert_eq!(
+        store.open_ecs_incident(&later).await.expect("open again"),
+        first,
+        "one open per service: the open one is returned, unchanged"
+    );
+    let other_key = service_key(ACCOUNT_B, REGION, "web", "api");
+    let other = incident(&other_key, T0 + MINUTE, Health::Failed);
+    assert_eq!(
+        store.open_ecs_incident(&other).await.expect("open other"),
+        other,
+        "another service's incident is its own"
+    );
+
+    let closed = store
+        .close_ecs_incident(&key, T0 + 5 * MINUTE)
+        .await
+        .expect("close")
+        .expect("it was open");
+    assert_eq!(
+        closed,
+        EcsIncident {
+            ended_at: Some(T0 + 5 * MINUTE),
+            ..first.clone()
+        }
+    );
+    assert_eq!(
+        store
+            .close_ecs_incident(&key, T0 + 6 * MINUTE)
+            .await
+            .expect("close again"),
+        None,
+        "nothing open any more"
+    );
+    let reopened = incident(&key, T0 + 10 * MINUTE, Health::Failed);
+    assert_eq!(
+        store.open_ecs_incident(&reopened).await.expect("reopen"),
+        reopened,
+        "after closing, a new incident opens"
+    );
+    let listed = store.list_ecs_incidents(10).await.expect("list");
+    assert_eq!(listed, [reopened, other, closed], "newest first");
+}
+
+pub async fn list_is_newest_first_and_limited<S: EcsIncidentStore + ?Sized>(store: &S) {
+    assert!(store.list_ecs_incidents(10).await.expect("list").is_empty());
+    let mut opened = Vec::new();
+    for (i, service) in ["a", "b", "c", "d"].iter().enumerate() {
+        let key = service_key(ACCOUNT_A, REGION, "web", service);
+        let inc = incident(&key, T0 + (i as i64) * MINUTE, Health::Degraded);
+        store.open_ecs_incident(&inc).await.expect("open");
+        opened.push(inc);
+    }
+    opened.reverse();
+    assert_eq!(store.list_ecs_incidents(10).await.expect("list"), opened);
+    assert_eq!(
+        store.list_ecs_incidents(2).await.expect("list"),
+        opened[..2],
+        "at most limit"
+    );
+}
+
+pub async fn bad_keys_and_ended_incidents_are_refused<S: EcsIncidentStore + ?Sized>(store: &S) {
+    let bad = service_key("12345", REGION, "web", "api");
+    assert!(
+        store
+            .open_ecs_incident(&incident(&bad, T0, Health::Failed))
+            .await
+            .is_err(),
+        "a bad key is refused"
+    );
+    assert!(store.close_ecs_incident(&bad, T0).await.is_err());
+    let key = service_key(ACCOUNT_A, REGION, "web", "api");
+    let ended = EcsIncident {
+        ended_at: Some(T0 + MINUTE),
+        ..incident(&key, T0, Health::Failed)
+    };
+    assert!(
+        store.open_ecs_incident(&ended).await.is_err(),
+        "an ended incident cannot be opened"
+    );
+    assert!(store.list_ecs_incidents(10).await.expect("list").is_empty());
+}
