@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod check;
 mod config;
 mod dashboard;
+mod ecs;
 mod migrate;
 mod secrets;
 mod serve;

@@ -20,7 +20,7 @@ use sentinel_pipeline::{CheckStage, Engine, EngineConfig, Notifier, RetryPolicy}
 use sentinel_postgres::{PgSettings, PgStore};
 use sentinel_probe::{ProbeSettings, Prober};
 use sentinel_store::split::{PurgeMonitor, SplitStores};
-use sentinel_store::{Mailer, MonitorOrigin, PingLog, Stores};
+use sentinel_store::{EcsAccountStore, EcsSnapshotStore, Mailer, MonitorOrigin, PingLog, Stores};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -112,6 +112,10 @@ async fn sync_monitors(
 struct Backends {
     stores: Arc<dyn Stores>,
     accounts: Arc<dyn AccountStores>,
+    /// Beside the other accounts (SQLite or PostgreSQL).
+    ecs_accounts: Arc<dyn EcsAccountStore>,
+    /// Collection output: always SQLite here.
+    ecs_snapshots: Arc<dyn EcsSnapshotStore>,
 }
 
 /// SQLite in the data folder; or, when `POSTGRES_URL` is set, PostgreSQL for monitors,
@@ -127,7 +131,9 @@ async fn open_backends(data: &std::path::Path) -> anyhow::Result<Backends> {
     let Some(postgres_url) = env("POSTGRES_URL") else {
         return Ok(Backends {
             stores: Arc::clone(&sqlite) as Arc<dyn Stores>,
-            accounts: sqlite,
+            accounts: Arc::clone(&sqlite) as Arc<dyn AccountStores>,
+            ecs_accounts: Arc::clone(&sqlite) as Arc<dyn EcsAccountStore>,
+            ecs_snapshots: sqlite,
         });
     };
     let settings = PgSettings::from_url(&postgres_url).context("POSTGRES_URL")?;
@@ -160,11 +166,13 @@ async fn open_backends(data: &std::path::Path) -> anyhow::Result<Backends> {
         states: Arc::clone(&sqlite) as _,
         incidents: Arc::clone(&pg) as _,
         ledger: Arc::clone(&pg) as _,
-        purgers: vec![ping_purger, sqlite as Arc<dyn PurgeMonitor>],
+        purgers: vec![ping_purger, Arc::clone(&sqlite) as Arc<dyn PurgeMonitor>],
     };
     Ok(Backends {
         stores: Arc::new(stores),
-        accounts: pg,
+        accounts: Arc::clone(&pg) as Arc<dyn AccountStores>,
+        ecs_accounts: pg,
+        ecs_snapshots: sqlite,
     })
 }
 
@@ -270,6 +278,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let Backends {
         stores: store,
         accounts,
+        ecs_accounts,
+        ecs_snapshots,
     } = open_backends(&data).await?;
     sync_monitors(store.as_ref(), accounts.as_ref(), &config).await?;
 
@@ -321,6 +331,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
     });
 
+    // ECS: a round every ECS_COLLECT_MINUTES while an account is watched; the same
+    // round answers `POST /api/ecs/refresh`.
+    let ecs_every =
+        crate::ecs::collect_every(std::env::var("ECS_COLLECT_MINUTES").ok().as_deref())?;
+    let ecs_refresh = crate::ecs::ecs_refresh(&ecs_accounts, &ecs_snapshots, &settings);
+    match &ecs_refresh {
+        Some(refresh) => {
+            crate::ecs::spawn_collector(
+                Arc::clone(refresh),
+                Arc::clone(&ecs_accounts),
+                ecs_every,
+                shutdown.clone(),
+            );
+        }
+        None => info!("ECS collection is not available in this build"),
+    }
+
     let stats = Arc::clone(&engine.stats);
     let state = AppState {
         stores: Arc::clone(&store),
@@ -336,6 +363,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 v => i64::try_from(v).ok(),
             }
         })),
+        ecs_accounts,
+        ecs_snapshots,
+        ecs_refresh,
     };
     let dashboard = crate::dashboard::Dashboard::from_env();
     if !dashboard.is_available() {

@@ -42,6 +42,10 @@ pub enum ApiError {
     /// Rate limited (429 with `Retry-After`).
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
+    /// Something this deployment does not have or cannot do right now (503), e.g.
+    /// no ECS collector is configured.
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     #[error("storage failed")]
     Store(#[from] StoreError),
 }
@@ -130,6 +134,9 @@ impl IntoResponse for ApiError {
                 format!("method {method} is not allowed here"),
                 None,
             ),
+            Self::Unavailable { code, message } => {
+                (StatusCode::SERVICE_UNAVAILABLE, code, message, None)
+            }
             Self::Internal(cause) => {
                 tracing::error!(cause = %cause, "internal error");
                 (

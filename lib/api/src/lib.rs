@@ -6,10 +6,11 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::Method;
 use sentinel_core::{MonitorId, MonitorSpec};
+use sentinel_pipeline::ecs::EcsRefresh;
 use sentinel_probe::Prober;
 use sentinel_store::{
-    ApiKeyStore, BlobStore, ChannelStore, Mailer, MonitorRecords, RateLimiter, Stores, TokenStore,
-    UserStore,
+    ApiKeyStore, BlobStore, ChannelStore, EcsAccountStore, EcsSnapshotStore, Mailer,
+    MonitorRecords, RateLimiter, Stores, TokenStore, UserStore,
 };
 
 pub mod alert_routing;
@@ -75,6 +76,15 @@ pub struct AppState {
     pub prober: Prober,
     /// Milliseconds since the epoch of the scheduler's last tick, if one runs here.
     pub last_tick: Option<Arc<dyn Fn() -> Option<i64> + Send + Sync>>,
+    /// Watched AWS accounts and the ECS view's settings (SQLite self-hosted, PostgreSQL
+    /// on AWS). Its own port rather than part of [`AccountStores`]: on AWS the account
+    /// stores are split (rate limits in DynamoDB) and ECS accounts live in PostgreSQL.
+    pub ecs_accounts: Arc<dyn EcsAccountStore>,
+    /// What ECS collections saw (SQLite self-hosted, DynamoDB on AWS).
+    pub ecs_snapshots: Arc<dyn EcsSnapshotStore>,
+    /// Runs a collection round for `POST /api/ecs/refresh`; `None` where this
+    /// deployment has no collector (the route then answers 503 `not_configured`).
+    pub ecs_refresh: Option<Arc<dyn EcsRefresh>>,
 }
 
 /// Answers unknown paths with 404 `not_found` and known paths with a wrong method with

@@ -148,6 +148,17 @@ pub const API_KEY_HEADER_SCHEME: &str = "api_key_header";
         crate::groups::export::export_csv,
         crate::groups::export::presigned_url,
         crate::groups::export::download,
+        // ecs
+        crate::groups::ecs::clusters,
+        crate::groups::ecs::aliases,
+        crate::groups::ecs::service_details,
+        crate::groups::ecs::refresh,
+        crate::groups::ecs::list_accounts,
+        crate::groups::ecs::create_account,
+        crate::groups::ecs::update_account,
+        crate::groups::ecs::delete_account,
+        crate::groups::ecs::get_settings,
+        crate::groups::ecs::update_settings,
     ),
     components(
         schemas(ErrorBody, ErrorDetail, FieldError),
@@ -175,6 +186,7 @@ pub const API_KEY_HEADER_SCHEME: &str = "api_key_header";
         (name = "metrics", description = "Ping logs, statistics, chart series"),
         (name = "export", description = "CSV exports and signed downloads"),
         (name = "api-keys", description = "API keys"),
+        (name = "ecs", description = "AWS ECS: watched accounts, clusters, services, refresh"),
     ),
 )]
 pub struct ApiDoc;

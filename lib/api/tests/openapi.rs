@@ -345,6 +345,7 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
         include_str!("../src/groups/metrics.rs"),
         include_str!("../src/groups/export.rs"),
         include_str!("../src/groups/api_keys.rs"),
+        include_str!("../src/groups/ecs.rs"),
     ];
     let mut out = BTreeSet::new();
     for source in sources {

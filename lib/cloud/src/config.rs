@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+/// Minutes between ECS collections unless `ECS_COLLECT_MINUTES` says otherwise.
+pub const DEFAULT_ECS_COLLECT_MINUTES: u64 = 5;
+
 /// A setting that is missing or unreadable.
 #[derive(Debug, thiserror::Error)]
 #[error("{name}: {message}")]
@@ -45,6 +48,9 @@ pub struct CloudConfig {
     /// `ALLOW_PRIVATE_TARGETS` (default `false`): whether checks and webhooks may reach
     /// loopback and private addresses. Off on AWS (SSRF); on for local runs.
     pub allow_private: bool,
+    /// `ECS_COLLECT_MINUTES` (default 5, 1 to 1440): how often ECS accounts are
+    /// collected (the `EcsCollectorFunction` schedule is set from the same parameter).
+    pub ecs_collect_every: Duration,
 }
 
 impl CloudConfig {
@@ -122,6 +128,9 @@ impl CloudConfig {
                     });
                 }
             },
+            ecs_collect_every: Duration::from_secs(
+                number("ECS_COLLECT_MINUTES", DEFAULT_ECS_COLLECT_MINUTES, 1440)? * 60,
+            ),
             reminder_every: match get("ALERT_REMINDER_MINUTES") {
                 None => None,
                 Some(_) => Some(Duration::from_secs(
@@ -172,6 +181,7 @@ mod tests {
         assert_eq!(c.state_heartbeat, Duration::from_secs(3600));
         assert_eq!(c.check_slot_seconds, 15);
         assert_eq!(c.reminder_every, None);
+        assert_eq!(c.ecs_collect_every, Duration::from_secs(5 * 60));
         assert!(
             !c.allow_private,
             "private targets are refused unless asked for"
@@ -191,6 +201,8 @@ mod tests {
             ("CHECK_SLOT_SECONDS", "61"),
             ("ALERT_REMINDER_MINUTES", "0"),
             ("ALLOW_PRIVATE_TARGETS", "yes"),
+            ("ECS_COLLECT_MINUTES", "0"),
+            ("ECS_COLLECT_MINUTES", "1441"),
         ] {
             let mut pairs = BASE.to_vec();
             pairs.retain(|(k, _)| *k != name);

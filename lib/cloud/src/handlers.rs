@@ -155,3 +155,100 @@ pub async fn notify_messages(
     }
     failed
 }
+
+/// What one `ecs-collector` invocation did.
+#[derive(Debug, PartialEq, Eq, serde::Serialize)]
+pub struct EcsCollectOutcome {
+    /// `false` when another round was still running (a slow round overlapping the next
+    /// tick): nothing to retry, the next tick collects.
+    pub collected: bool,
+    #[serde(flatten)]
+    pub report: Option<sentinel_pipeline::ecs::EcsRefreshReport>,
+}
+
+/// Runs one ECS collection round. Accounts that fail are in the report (recorded on
+/// the account, for the dashboard), not an invocation failure; a store failure is (a
+/// retry may help).
+pub async fn ecs_collect(
+    refresh: &dyn sentinel_pipeline::ecs::EcsRefresh,
+    now: UnixMs,
+) -> anyhow::Result<EcsCollectOutcome> {
+    use sentinel_pipeline::ecs::EcsRefreshError;
+    match refresh.refresh(now).await {
+        Ok(report) => {
+            for failed in &report.failed_accounts {
+                warn!(ecs_account = %failed.id, error = %failed.error, "ECS account not collected");
+            }
+            info!(
+                accounts = report.accounts,
+                services = report.services,
+                failed = report.failed_accounts.len(),
+                "ECS collection"
+            );
+            Ok(EcsCollectOutcome {
+                collected: true,
+                report: Some(report),
+            })
+        }
+        Err(EcsRefreshError::Busy) => {
+            info!("an ECS collection is still running: this tick is skipped");
+            Ok(EcsCollectOutcome {
+                collected: false,
+                report: None,
+            })
+        }
+        Err(EcsRefreshError::Store(e)) => {
+            Err(anyhow::Error::new(e).context("ECS collection failed"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod ecs_tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use sentinel_pipeline::ecs::{EcsRefresh, EcsRefreshError, EcsRefreshReport, FailedAccount};
+    use sentinel_store::StoreError;
+
+    use super::*;
+
+    /// Answers each call with the next scripted result.
+    struct Scripted(Mutex<Vec<Result<EcsRefreshReport, EcsRefreshError>>>);
+
+    #[async_trait]
+    impl EcsRefresh for Scripted {
+        async fn refresh(&self, _now: UnixMs) -> Result<EcsRefreshReport, EcsRefreshError> {
+            self.0.lock().unwrap().remove(0)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_round_reports_busy_ticks_are_skipped_and_store_failures_fail() {
+        let report = EcsRefreshReport {
+            accounts: 2,
+            services: 9,
+            failed_accounts: vec![FailedAccount {
+                id: "ecs_a".into(),
+                error: "AccessDenied".into(),
+            }],
+            collected_at: 42,
+        };
+        let scripted = Scripted(Mutex::new(vec![
+            Ok(report.clone()),
+            Err(EcsRefreshError::Busy),
+            Err(EcsRefreshError::Store(StoreError::Corrupt(
+                "bad item".into(),
+            ))),
+        ]));
+        let ok = ecs_collect(&scripted, 42).await.unwrap();
+        assert_eq!(ok.report.as_ref(), Some(&report));
+        let json = serde_json::to_value(&ok).unwrap();
+        assert_eq!(json["collected"], true);
+        assert_eq!(json["services"], 9, "the report is flattened: {json}");
+        let busy = ecs_collect(&scripted, 43).await.unwrap();
+        assert!(!busy.collected && busy.report.is_none());
+        let err = ecs_collect(&scripted, 44).await.unwrap_err();
+        assert!(format!("{err:#}").contains("bad item"), "{err:#}");
+    }
+}

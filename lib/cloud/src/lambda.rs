@@ -12,7 +12,9 @@ use sentinel_pipeline::CheckStage;
 use sentinel_pipeline::cloud::ProbeWorker;
 
 use crate::config::CloudConfig;
-use crate::handlers::{QueueMessage, notify_messages, probe_messages, schedule_minute};
+use crate::handlers::{
+    QueueMessage, ecs_collect, notify_messages, probe_messages, schedule_minute,
+};
 use crate::wiring::Cloud;
 
 pub type Error = lambda_runtime::Error;
@@ -47,6 +49,39 @@ pub async fn run_http(routes: Router<AppState>) -> Result<(), Error> {
     let app = sentinel_api::middleware::layers(sentinel_api::with_fallbacks(routes), &state)
         .with_state(state);
     lambda_http::run(app).await
+}
+
+/// The `ecs` HTTP function: its routes, plus the collection round behind
+/// `POST /api/ecs/refresh` (503 `not_configured` while none is wired).
+pub async fn run_ecs_http(routes: Router<AppState>) -> Result<(), Error> {
+    init_tracing();
+    let cloud = cloud().await?;
+    let settings = api_settings()?;
+    let refresh = cloud.ecs_refresh(&settings)?;
+    let mut state = cloud.app_state(settings)?;
+    state.ecs_refresh = refresh;
+    let app = sentinel_api::middleware::layers(sentinel_api::with_fallbacks(routes), &state)
+        .with_state(state);
+    lambda_http::run(app).await
+}
+
+/// The ECS collector: an EventBridge schedule, every `ECS_COLLECT_MINUTES`.
+pub async fn run_ecs_collector() -> Result<(), Error> {
+    init_tracing();
+    let cloud = cloud().await?;
+    let Some(refresh) = cloud.ecs_refresh(&api_settings()?)? else {
+        return Err(
+            "the ECS collection round is not wired into this build (Cloud::ecs_refresh)".into(),
+        );
+    };
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<serde_json::Value>| {
+        let refresh = Arc::clone(&refresh);
+        async move {
+            let outcome = ecs_collect(refresh.as_ref(), sentinel_pipeline::now_ms()).await?;
+            Ok::<_, Error>(serde_json::to_value(outcome)?)
+        }
+    }))
+    .await
 }
 
 /// The scheduler: an EventBridge schedule, every minute.

@@ -12,11 +12,14 @@ use sentinel_core::Transition;
 use sentinel_mongo::{MongoPingLog, MongoSettings};
 use sentinel_pipeline::channels::{ChannelDeps, http_client};
 use sentinel_pipeline::cloud::{EVENT_DETAIL_TYPE, EVENT_SOURCE, PublishError, TransitionSink};
+use sentinel_pipeline::ecs::EcsRefresh;
 use sentinel_pipeline::{Notifier, RetryPolicy};
 use sentinel_postgres::{PgSettings, PgStore};
 use sentinel_probe::{ProbeSettings, Prober};
 use sentinel_store::split::{PurgeMonitor, SplitAccounts, SplitStores};
-use sentinel_store::{BlobStore, Mailer, StoreError, StoreResult, Stores};
+use sentinel_store::{
+    BlobStore, EcsAccountStore, EcsSnapshotStore, Mailer, StoreError, StoreResult, Stores,
+};
 
 use crate::config::CloudConfig;
 
@@ -103,6 +106,39 @@ impl Cloud {
         }
     }
 
+    /// Watched ECS accounts and the view's settings: PostgreSQL.
+    pub fn ecs_accounts(&self) -> Arc<dyn EcsAccountStore> {
+        Arc::new(self.pg.clone())
+    }
+
+    /// ECS snapshots and metric history: the DynamoDB table (`ECS#…` keys).
+    pub fn ecs_snapshots(&self) -> Arc<dyn EcsSnapshotStore> {
+        Arc::clone(&self.table) as Arc<dyn EcsSnapshotStore>
+    }
+
+    /// One ECS collection round over this deployment's adapters, shared by the
+    /// `ecs-collector` function (its schedule) and the `ecs` function
+    /// (`POST /api/ecs/refresh`). `None` while the round is not wired into this build.
+    ///
+    /// LEAD: connect `sentinel_pipeline::ecs::EcsCollection` here once the engine
+    /// branch is merged. Its expected inputs, all available here:
+    /// - accounts: [`Self::ecs_accounts`]; snapshots: [`Self::ecs_snapshots`];
+    /// - the source: `sentinel_aws::EcsCollector` over `self.aws` (its `EcsSource` impl);
+    /// - external ids: `sentinel_api::groups::ecs::external_id_opener(settings.encryption.clone())`;
+    /// - health transitions: to the EventBridge bus (`self.transition_sink()`'s bus,
+    ///   detail-type `EcsHealthTransition`), so the notifier function sends the alerts;
+    /// - `self.config.ecs_collect_every` if the round wants its period (metric window).
+    ///
+    /// e.g. `Ok(Some(Arc::new(EcsCollection::new(self.ecs_accounts(), self.ecs_snapshots(),
+    /// Arc::new(EcsCollector::new(&self.aws)), external_id_opener(..), sink))))`.
+    pub fn ecs_refresh(
+        &self,
+        settings: &ApiSettings,
+    ) -> anyhow::Result<Option<Arc<dyn EcsRefresh>>> {
+        let _keyring = &settings.encryption;
+        Ok(None)
+    }
+
     /// The API's state over the cloud adapters (no in-process scheduler here).
     pub fn app_state(&self, settings: ApiSettings) -> anyhow::Result<AppState> {
         let prober = self.prober()?;
@@ -115,6 +151,10 @@ impl Cloud {
             events: Arc::new(NoMonitorEvents),
             prober,
             last_tick: None,
+            ecs_accounts: self.ecs_accounts(),
+            ecs_snapshots: self.ecs_snapshots(),
+            // Only the `ecs` function runs rounds on demand (`lambda::run_ecs_http`).
+            ecs_refresh: None,
         })
     }
 

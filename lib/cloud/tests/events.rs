@@ -22,7 +22,7 @@ fn every_sample_event_parses_as_its_function_reads_it() {
         let text = std::fs::read_to_string(&path).unwrap();
         seen += 1;
         match name.as_str() {
-            "scheduler.json" => {
+            "scheduler.json" | "ecs-collector.json" => {
                 let event: serde_json::Value = serde_json::from_str(&text).unwrap();
                 assert_eq!(event["detail-type"], "Scheduled Event", "{name}");
                 assert!(

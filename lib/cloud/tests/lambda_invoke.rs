@@ -254,6 +254,7 @@ async fn every_function_answers_its_sample_events_under_cargo_lambda() {
         ("metrics", "metrics-stats.json"),
         ("export", "export-csv.json"),
         ("api-keys", "api-keys-list.json"),
+        ("ecs", "ecs-clusters.json"),
     ] {
         let (status, body) = watch.http(function, &event(name));
         assert_eq!(status, 401, "{function} {name}: {body}");
@@ -264,10 +265,27 @@ async fn every_function_answers_its_sample_events_under_cargo_lambda() {
         ("users", "users-list.json"),
         ("api-keys", "api-keys-list.json"),
         ("monitors", "alert-channels-list.json"),
+        ("ecs", "ecs-clusters.json"),
     ] {
         let (status, body) = watch.http(function, &watch.event_with(name, Some(&session), None));
         assert_eq!(status, 200, "{function} {name}: {body}");
     }
+
+    // ecs: no account watched yet; the accounts come from PostgreSQL, the clusters
+    // from the DynamoDB table.
+    let (status, body) = watch.http(
+        "ecs",
+        &watch.event_with("ecs-clusters.json", Some(&session), None),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({"accounts": [], "clusters": []}));
+
+    // ecs-collector: one round with nothing to collect (needs the collection round
+    // wired into `Cloud::ecs_refresh`).
+    let reply = watch.invoke("ecs-collector", &event("ecs-collector.json"));
+    assert_eq!(reply["collected"], true, "{reply}");
+    assert_eq!(reply["accounts"], 0, "{reply}");
+    assert_eq!(reply["failed_accounts"], json!([]), "{reply}");
 
     // monitors: an email channel and the monitor the notifier sample is about.
     let channel_event = {

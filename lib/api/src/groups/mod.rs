@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod auth;
 pub mod channels;
+pub mod ecs;
 pub mod export;
 pub mod metrics;
 pub mod monitors;
@@ -24,4 +25,5 @@ pub fn all_routes() -> Router<AppState> {
         .merge(metrics::routes())
         .merge(export::routes())
         .merge(api_keys::routes())
+        .merge(ecs::routes())
 }

@@ -26,8 +26,9 @@ use sentinel_api::{
 };
 use sentinel_embedded::mail::OutboxMailer;
 use sentinel_embedded::{FolderBlobStore, SqliteStore};
+use sentinel_pipeline::ecs::EcsRefresh;
 use sentinel_probe::{ProbeSettings, Prober};
-use sentinel_store::Stores;
+use sentinel_store::{EcsAccountStore, EcsSnapshotStore, Stores};
 use serde_json::{Value, json};
 
 /// The JWT secret of every test app (so tests can forge tokens signed with it).
@@ -57,6 +58,9 @@ pub fn state_over(
         events,
         prober: Prober::new(probe).expect("prober"),
         last_tick: None,
+        ecs_accounts: Arc::clone(store) as Arc<dyn EcsAccountStore>,
+        ecs_snapshots: Arc::clone(store) as Arc<dyn EcsSnapshotStore>,
+        ecs_refresh: None,
     }
 }
 
@@ -76,6 +80,7 @@ pub struct TestAppBuilder {
     settings: ApiSettings,
     events: Arc<dyn MonitorEvents>,
     probe: ProbeSettings,
+    ecs_refresh: Option<Arc<dyn EcsRefresh>>,
 }
 
 impl TestAppBuilder {
@@ -96,12 +101,19 @@ impl TestAppBuilder {
         self
     }
 
+    /// What `POST /api/ecs/refresh` runs (default: none, so it answers 503).
+    pub fn ecs_refresh(mut self, refresh: Arc<dyn EcsRefresh>) -> Self {
+        self.ecs_refresh = Some(refresh);
+        self
+    }
+
     pub async fn start(self) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Arc::new(SqliteStore::open_in_memory().await.expect("sqlite store"));
         let outbox = dir.path().join("outbox");
         let blobs = dir.path().join("blobs");
-        let state = state_over(&store, dir.path(), self.settings, self.events, self.probe);
+        let mut state = state_over(&store, dir.path(), self.settings, self.events, self.probe);
+        state.ecs_refresh = self.ecs_refresh;
         let app = middleware::layers(with_fallbacks(groups::all_routes()), &state)
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -255,6 +267,7 @@ impl TestApp {
             settings: test_settings(),
             events: Arc::new(NoMonitorEvents),
             probe: ProbeSettings::default(),
+            ecs_refresh: None,
         }
     }
 
@@ -354,6 +367,10 @@ impl TestApp {
     pub async fn post_with_key(&self, key: &str, path: &str, body: &Value) -> Reply {
         self.send_with_key(key, Method::POST, path, Some(body))
             .await
+    }
+
+    pub async fn put_with_key(&self, key: &str, path: &str, body: &Value) -> Reply {
+        self.send_with_key(key, Method::PUT, path, Some(body)).await
     }
 
     pub async fn patch_with_key(&self, key: &str, path: &str, body: &Value) -> Reply {
