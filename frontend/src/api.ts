@@ -2,6 +2,7 @@
 // HTTP-only cookie, so on a 401 (or at start-up) `POST /api/auth/refresh` gets a new
 // access token. State-changing requests carry `X-CSRF-Token` (the `sentinel_csrf`
 // cookie, or the token the last session answer gave us).
+import { detailQuery } from './ecs';
 
 export type Role = 'admin' | 'monitor' | 'user';
 export type Status = 'up' | 'down' | 'pending' | 'paused';
@@ -205,6 +206,136 @@ export interface ExportCreated {
   expiresAt: number;
   rows: number;
   truncated: boolean;
+}
+
+// ---- ECS ----------------------------------------------------------------------------
+
+export type EcsHealth = 'healthy' | 'degraded' | 'failed';
+export type EcsRolloutState = 'COMPLETED' | 'IN_PROGRESS' | 'FAILED';
+export type EcsRange = '1h' | '24h' | '7d';
+
+/** An AWS account Sentinel collects from; no role ARN = the credentials Sentinel runs with. */
+export interface EcsAccount {
+  id: string;
+  name: string | null;
+  /** The 12-digit AWS account ID (null until the first collection of a local account). */
+  account_id: string | null;
+  alias: string | null;
+  regions: string[];
+  role_arn: string | null;
+  /** The external ID is write-only: the API only says whether one is stored. */
+  has_external_id: boolean;
+  last_collected_at: number | null;
+  last_error: string | null;
+}
+
+export interface EcsServiceSummary {
+  service: string;
+  health: EcsHealth;
+  health_reason: string | null;
+  desired_count: number;
+  running_count: number;
+  pending_count: number;
+  rollout_state: EcsRolloutState | null;
+  task_definition: string | null;
+  launch_type: string | null;
+  collected_at: number | null;
+}
+
+export interface EcsCluster {
+  account_id: string;
+  alias: string | null;
+  region: string;
+  cluster: string;
+  cluster_arn: string;
+  services: EcsServiceSummary[];
+}
+
+export interface EcsClusters {
+  accounts: EcsAccount[];
+  clusters: EcsCluster[];
+}
+
+export interface EcsDeployment {
+  id: string;
+  status: 'PRIMARY' | 'ACTIVE' | 'INACTIVE';
+  rollout_state: EcsRolloutState | null;
+  rollout_state_reason: string | null;
+  task_definition: string | null;
+  desired_count: number;
+  running_count: number;
+  pending_count: number;
+  failed_tasks: number;
+  launch_type: string | null;
+  created_at: number | null;
+  updated_at: number | null;
+}
+
+export interface EcsEvent {
+  id: string;
+  created_at: number;
+  message: string;
+}
+
+export interface EcsServiceDetail {
+  account_id: string;
+  region: string;
+  cluster: string;
+  service: string;
+  cluster_arn: string;
+  service_arn: string;
+  status: string;
+  desired_count: number;
+  running_count: number;
+  pending_count: number;
+  task_definition: string | null;
+  launch_type: string | null;
+  deployments: EcsDeployment[];
+  events: EcsEvent[];
+  collected_at: number | null;
+  health: EcsHealth;
+  health_reason: string | null;
+}
+
+/** One CloudWatch datapoint: utilisation in percent of the reserved CPU / memory. */
+export interface EcsMetricPoint {
+  at: number;
+  average: number | null;
+  maximum: number | null;
+}
+
+export interface EcsServiceDetails {
+  service: EcsServiceDetail;
+  range: EcsRange;
+  cpu: EcsMetricPoint[];
+  memory: EcsMetricPoint[];
+}
+
+/** Which service: the AWS account ID, region, cluster name and service name. */
+export interface EcsServiceKey {
+  account: string;
+  region: string;
+  cluster: string;
+  service: string;
+}
+
+export interface EcsRefreshResult {
+  accounts: number;
+  services: number;
+  failed_accounts: { id: string; error: string }[];
+  collected_at: number;
+}
+
+/** `external_id` omitted keeps the stored one on update; `""` clears it. */
+export interface EcsAccountInput {
+  name?: string;
+  role_arn?: string;
+  external_id?: string;
+  regions: string[];
+}
+
+export interface EcsSettings {
+  users_can_view: boolean;
 }
 
 export interface FieldError {
@@ -588,6 +719,44 @@ export class Client {
 
   deleteUser(id: string) {
     return this.request<void>('DELETE', `/api/users/${enc(id)}`);
+  }
+
+  // ---- ECS ----------------------------------------------------------------------------
+
+  ecsClusters(signal?: AbortSignal) {
+    return this.request<EcsClusters>('GET', '/api/ecs/clusters', { signal });
+  }
+
+  ecsServiceDetails(key: EcsServiceKey, range: EcsRange, signal?: AbortSignal) {
+    return this.request<EcsServiceDetails>('GET', '/api/ecs/service-details', { query: detailQuery(key, range), signal });
+  }
+
+  ecsRefresh() {
+    return this.request<EcsRefreshResult>('POST', '/api/ecs/refresh');
+  }
+
+  async ecsAccounts(): Promise<EcsAccount[]> {
+    return (await this.request<{ accounts: EcsAccount[] }>('GET', '/api/ecs/accounts')).accounts;
+  }
+
+  createEcsAccount(body: EcsAccountInput) {
+    return this.request<EcsAccount>('POST', '/api/ecs/accounts', { body });
+  }
+
+  updateEcsAccount(id: string, body: EcsAccountInput) {
+    return this.request<EcsAccount>('PUT', `/api/ecs/accounts/${enc(id)}`, { body });
+  }
+
+  deleteEcsAccount(id: string) {
+    return this.request<void>('DELETE', `/api/ecs/accounts/${enc(id)}`);
+  }
+
+  ecsSettings() {
+    return this.request<EcsSettings>('GET', '/api/ecs/settings');
+  }
+
+  updateEcsSettings(body: EcsSettings) {
+    return this.request<EcsSettings>('PUT', '/api/ecs/settings', { body });
   }
 
   // ---- public -------------------------------------------------------------------------

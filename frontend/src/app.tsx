@@ -12,6 +12,8 @@ import { ChannelsPage } from './pages/channels';
 import { ApiKeysPage } from './pages/api-keys';
 import { ProfilePage } from './pages/profile';
 import { UsersPage } from './pages/users';
+import { EcsPage } from './pages/ecs';
+import { EcsServicePage } from './pages/ecs-service';
 import { PublicStatusPage, PublicMonitorPage } from './pages/status';
 import { Layout, PublicLayout } from './layout';
 
@@ -72,6 +74,9 @@ function route(path: string, role: string) {
   if (path === '/channels') return <ChannelsPage />;
   if (path === '/api-keys') return <ApiKeysPage />;
   if (path === '/profile') return <ProfilePage />;
+  // Users may be refused (403) unless an admin shared ECS with them: the pages say so.
+  if (path === '/ecs' || path === '/ecs/') return <EcsPage />;
+  if (path === '/ecs/service') return <EcsServicePage />;
   if (path === '/admin/users' && role === 'admin') return <UsersPage />;
   return (
     <section class="page narrow">

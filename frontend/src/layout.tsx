@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
-import { api, type User } from './api';
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, type User } from './api';
 import { errorText, toast } from './components/ui';
 import { navigate, useLocation } from './router';
 
@@ -19,13 +19,15 @@ function Brand({ href }: { href: string }) {
 export function Layout({ user, children }: { user: User; children: ComponentChildren }) {
   const loc = useLocation();
   const [busy, setBusy] = useState(false);
-  const links: [string, string][] = [
-    ['/monitors', 'Monitors'],
-    ['/channels', 'Alert channels'],
-    ['/api-keys', 'API keys'],
-  ];
+  const ecs = useEcsVisible(user);
+  const links: [string, string][] = [['/monitors', 'Monitors']];
+  if (ecs) links.push(['/ecs', 'ECS']);
+  links.push(['/channels', 'Alert channels'], ['/api-keys', 'API keys']);
   if (user.role === 'admin') links.push(['/admin/users', 'Users']);
-  const current = (href: string) => loc.path === href || (href === '/monitors' && (loc.path === '/' || loc.path.startsWith('/monitors/')));
+  const current = (href: string) =>
+    loc.path === href ||
+    (href === '/monitors' && (loc.path === '/' || loc.path.startsWith('/monitors/'))) ||
+    (href === '/ecs' && loc.path.startsWith('/ecs/'));
 
   const signOut = async () => {
     setBusy(true);
@@ -71,6 +73,30 @@ export function Layout({ user, children }: { user: User; children: ComponentChil
       </main>
     </div>
   );
+}
+
+/**
+ * Admins and the monitor role always see ECS; a `user` only when an admin shared it, which
+ * only the API knows: a 403 from `GET /api/ecs/clusters` hides the entry.
+ */
+function useEcsVisible(user: User): boolean {
+  const [visible, setVisible] = useState(user.role !== 'user');
+  useEffect(() => {
+    if (user.role !== 'user') {
+      setVisible(true);
+      return;
+    }
+    let live = true;
+    setVisible(false);
+    api.ecsClusters().then(
+      () => live && setVisible(true),
+      (e) => live && setVisible(!(e instanceof ApiError && e.status === 403)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [user.id, user.role]);
+  return visible;
 }
 
 export function PublicLayout({ children }: { children: ComponentChildren }) {
