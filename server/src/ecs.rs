@@ -6,9 +6,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
+use async_trait::async_trait;
 use sentinel_api::ApiSettings;
-use sentinel_pipeline::ecs::{EcsRefresh, EcsRefreshError};
-use sentinel_store::{EcsAccountStore, EcsSnapshotStore};
+use sentinel_api::groups::ecs::external_id_opener;
+use sentinel_aws::{AwsConfig, CollectorSettings, EcsCollector};
+use sentinel_core::UnixMs;
+use sentinel_pipeline::Notifier;
+use sentinel_pipeline::ecs::{
+    EcsAccountSnapshot, EcsCollection, EcsRefresh, EcsRefreshError, EcsSource, EcsTarget,
+    NotifierEcsSink,
+};
+use sentinel_store::split::SplitEcsStores;
+use sentinel_store::{AlertLedger, EcsAccountStore};
+use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -31,22 +41,58 @@ pub fn collect_every(raw: Option<&str>) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs(minutes * 60))
 }
 
-/// The collection round over this server's stores, or `None` while it is not wired
-/// into this build (the refresh route then answers 503 and no task runs).
+/// The collection round over this server's stores: accounts `accounts`, snapshots and
+/// incidents `snapshots` / `incidents`, the AWS SDK collector over the environment's
+/// credentials (`AWS_*`, optionally `AWS_ENDPOINT_URL`), external ids opened with the
+/// API's keyring, and health transitions alerted through `notifier` right away.
 ///
-/// LEAD: connect `sentinel_pipeline::ecs::EcsCollection` here once the engine branch
-/// is merged (this crate then also needs `sentinel-aws` for the SDK collector):
-/// accounts `accounts`, snapshots `snapshots`, the source
-/// `sentinel_aws::EcsCollector` over `AwsConfig::from_env()` (its `EcsSource` impl),
-/// external ids `sentinel_api::groups::ecs::external_id_opener(settings.encryption.clone())`,
-/// and health transitions to the in-process notifier (the engine's `EcsAlertSink`).
-pub fn ecs_refresh(
-    accounts: &Arc<dyn EcsAccountStore>,
-    snapshots: &Arc<dyn EcsSnapshotStore>,
+/// The AWS configuration is loaded on the first round that has an account to collect,
+/// so a server that watches none never looks for credentials.
+pub fn ecs_refresh<S>(
+    stores: SplitEcsStores,
+    notifier: Arc<Notifier<S>>,
     settings: &ApiSettings,
-) -> Option<Arc<dyn EcsRefresh>> {
-    let _ = (accounts, snapshots, &settings.encryption);
-    None
+) -> Arc<dyn EcsRefresh>
+where
+    S: AlertLedger + Send + Sync + ?Sized + 'static,
+{
+    Arc::new(EcsCollection::new(
+        Arc::new(stores),
+        Arc::new(EnvCollector::default()),
+        external_id_opener(settings.encryption.clone()),
+        Arc::new(NotifierEcsSink::new(notifier)),
+    ))
+}
+
+/// The SDK collector over `AwsConfig::from_env()`, built when first needed.
+#[derive(Default)]
+struct EnvCollector {
+    collector: OnceCell<Result<EcsCollector, String>>,
+}
+
+#[async_trait]
+impl EcsSource for EnvCollector {
+    async fn collect(
+        &self,
+        targets: &[EcsTarget],
+        now: UnixMs,
+    ) -> Vec<Result<EcsAccountSnapshot, String>> {
+        if targets.is_empty() {
+            return Vec::new();
+        }
+        let collector = self
+            .collector
+            .get_or_init(|| async {
+                let config = AwsConfig::from_env().await;
+                EcsCollector::new(&config, CollectorSettings::default())
+                    .map_err(|e| format!("the ECS collector cannot start: {e}"))
+            })
+            .await;
+        match collector {
+            Ok(collector) => EcsSource::collect(collector, targets, now).await,
+            Err(e) => targets.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
 }
 
 /// Runs a round every `every` (the first at once) until `shutdown`; a tick with no

@@ -19,8 +19,10 @@ use sentinel_pipeline::channels::{AlertChannel, ChannelDeps, http_client};
 use sentinel_pipeline::{CheckStage, Engine, EngineConfig, Notifier, RetryPolicy};
 use sentinel_postgres::{PgSettings, PgStore};
 use sentinel_probe::{ProbeSettings, Prober};
-use sentinel_store::split::{PurgeMonitor, SplitStores};
-use sentinel_store::{EcsAccountStore, EcsSnapshotStore, Mailer, MonitorOrigin, PingLog, Stores};
+use sentinel_store::split::{PurgeMonitor, SplitEcsStores, SplitStores};
+use sentinel_store::{
+    EcsAccountStore, EcsIncidentStore, EcsSnapshotStore, Mailer, MonitorOrigin, PingLog, Stores,
+};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -116,6 +118,8 @@ struct Backends {
     ecs_accounts: Arc<dyn EcsAccountStore>,
     /// Collection output: always SQLite here.
     ecs_snapshots: Arc<dyn EcsSnapshotStore>,
+    /// ECS health incidents: SQLite, beside the snapshots.
+    ecs_incidents: Arc<dyn EcsIncidentStore>,
 }
 
 /// SQLite in the data folder; or, when `POSTGRES_URL` is set, PostgreSQL for monitors,
@@ -133,7 +137,8 @@ async fn open_backends(data: &std::path::Path) -> anyhow::Result<Backends> {
             stores: Arc::clone(&sqlite) as Arc<dyn Stores>,
             accounts: Arc::clone(&sqlite) as Arc<dyn AccountStores>,
             ecs_accounts: Arc::clone(&sqlite) as Arc<dyn EcsAccountStore>,
-            ecs_snapshots: sqlite,
+            ecs_snapshots: Arc::clone(&sqlite) as Arc<dyn EcsSnapshotStore>,
+            ecs_incidents: sqlite,
         });
     };
     let settings = PgSettings::from_url(&postgres_url).context("POSTGRES_URL")?;
@@ -172,7 +177,8 @@ async fn open_backends(data: &std::path::Path) -> anyhow::Result<Backends> {
         stores: Arc::new(stores),
         accounts: Arc::clone(&pg) as Arc<dyn AccountStores>,
         ecs_accounts: pg,
-        ecs_snapshots: sqlite,
+        ecs_snapshots: Arc::clone(&sqlite) as Arc<dyn EcsSnapshotStore>,
+        ecs_incidents: sqlite,
     })
 }
 
@@ -280,6 +286,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         accounts,
         ecs_accounts,
         ecs_snapshots,
+        ecs_incidents,
     } = open_backends(&data).await?;
     sync_monitors(store.as_ref(), accounts.as_ref(), &config).await?;
 
@@ -300,6 +307,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     let shutdown = CancellationToken::new();
     let monitors = store.list_monitors().await?;
+    // ECS health alerts go through the same notifier (and ledger) as monitor alerts.
+    let ecs_refresh = crate::ecs::ecs_refresh(
+        SplitEcsStores {
+            accounts: Arc::clone(&ecs_accounts),
+            snapshots: Arc::clone(&ecs_snapshots),
+            incidents: ecs_incidents,
+        },
+        Arc::clone(&notifier),
+        &settings,
+    );
     let (engine, engine_done) = Engine::spawn(
         stage,
         notifier,
@@ -335,18 +352,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // round answers `POST /api/ecs/refresh`.
     let ecs_every =
         crate::ecs::collect_every(std::env::var("ECS_COLLECT_MINUTES").ok().as_deref())?;
-    let ecs_refresh = crate::ecs::ecs_refresh(&ecs_accounts, &ecs_snapshots, &settings);
-    match &ecs_refresh {
-        Some(refresh) => {
-            crate::ecs::spawn_collector(
-                Arc::clone(refresh),
-                Arc::clone(&ecs_accounts),
-                ecs_every,
-                shutdown.clone(),
-            );
-        }
-        None => info!("ECS collection is not available in this build"),
-    }
+    crate::ecs::spawn_collector(
+        Arc::clone(&ecs_refresh),
+        Arc::clone(&ecs_accounts),
+        ecs_every,
+        shutdown.clone(),
+    );
 
     let stats = Arc::clone(&engine.stats);
     let state = AppState {
@@ -365,7 +376,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         })),
         ecs_accounts,
         ecs_snapshots,
-        ecs_refresh,
+        ecs_refresh: Some(ecs_refresh),
     };
     let dashboard = crate::dashboard::Dashboard::from_env();
     if !dashboard.is_available() {

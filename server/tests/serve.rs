@@ -460,3 +460,87 @@ fn a_short_jwt_secret_or_a_bad_setting_stops_serve_naming_it() {
         assert!(stderr.contains(name), "{name}: {stderr}");
     }
 }
+
+/// `POST /api/ecs/refresh` runs a collection round over the environment's AWS
+/// credentials (here moto, through `AWS_ENDPOINT_URL`) for the local account.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ecs_refresh_collects_the_local_account_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("sentinel.yaml");
+    std::fs::write(&config, "monitors: []\n").unwrap();
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_sentinel"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .arg("--data")
+        .arg(&data)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env(
+            "AWS_ENDPOINT_URL",
+            sentinel_testkit::services::aws_endpoint(),
+        )
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let sentinel = Sentinel {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    sentinel.wait_healthy().await;
+
+    let client = reqwest::Client::new();
+    let credentials =
+        serde_json::json!({"email": "admin@example.com", "password": "correct horse battery"});
+    let r = client
+        .post(format!("{}/api/auth/register", sentinel.base))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let login: Value = client
+        .post(format!("{}/api/auth/login", sentinel.base))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["accessToken"].as_str().unwrap().to_owned();
+    let csrf = login["csrfToken"].as_str().unwrap().to_owned();
+    let post = |path: &str, body: Value| {
+        client
+            .post(format!("{}{path}", sentinel.base))
+            .bearer_auth(&token)
+            .header("x-csrf-token", &csrf)
+            .header("cookie", format!("sentinel_csrf={csrf}"))
+            .json(&body)
+            .send()
+    };
+    let r = post(
+        "/api/ecs/accounts",
+        serde_json::json!({"regions": ["us-east-1"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
+    let r = post("/api/ecs/refresh", serde_json::json!({}))
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["accounts"], 1, "{report}");
+    assert_eq!(
+        report["failed_accounts"].as_array().map(Vec::len),
+        Some(0),
+        "{report}"
+    );
+    sentinel.terminate();
+}

@@ -1,11 +1,13 @@
 //! Where alerts go: the config file's channels for config monitors, the owner's own
 //! channels (created through the API, secrets decrypted per alert) for API monitors.
 //! A monitor's `alerts` list names the channels to use; empty means all of them.
+//! ECS health alerts go to every admin's channels (the notifier adds its static ones).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use sentinel_core::MonitorSpec;
+use sentinel_core::account::Role;
 use sentinel_pipeline::ChannelSource;
 use sentinel_pipeline::channels::{AlertChannel, ChannelConfig, ChannelDeps};
 use sentinel_pipeline::select_channels;
@@ -64,6 +66,33 @@ impl ChannelSource for AccountChannels {
                     error = %e,
                     "alert channel cannot be used"
                 ),
+            }
+        }
+        Ok(channels)
+    }
+
+    /// Every channel of every enabled admin, named `<name>#<channel id>` so channels of
+    /// different admins that share a name stay apart in the ledger. Not the config
+    /// channels: the notifier already holds those.
+    async fn ecs_channels(&self) -> Result<Vec<Arc<dyn AlertChannel>>, StoreError> {
+        let mut channels = Vec::new();
+        for user in self.accounts.list_users().await? {
+            if user.role != Role::Admin || user.disabled {
+                continue;
+            }
+            for record in self.accounts.list_channels(Some(&user.id)).await? {
+                let named = ChannelRecord {
+                    name: format!("{}#{}", record.name, record.id),
+                    ..record
+                };
+                match build_channel(&self.keyring, &named, &self.deps) {
+                    Ok(channel) => channels.push(channel),
+                    Err(e) => tracing::error!(
+                        channel_id = %named.id,
+                        error = %e,
+                        "alert channel cannot be used for ECS alerts"
+                    ),
+                }
             }
         }
         Ok(channels)

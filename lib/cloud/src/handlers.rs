@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use sentinel_aws::SqsQueue;
 use sentinel_core::{LiveState, MonitorId, UnixMs};
 use sentinel_pipeline::Notifier;
-use sentinel_pipeline::cloud::{CheckJob, ProbeWorker, plan_jobs, transition_from_event};
+use sentinel_pipeline::cloud::{BusEvent, CheckJob, ProbeWorker, bus_event_from_body, plan_jobs};
 use sentinel_store::split::SplitStores;
 use sentinel_store::{LiveStateStore, MonitorStore};
 use tracing::{error, info, warn};
@@ -130,18 +130,25 @@ pub async fn notify_messages(
 ) -> Vec<String> {
     let mut failed = Vec::new();
     for message in messages {
-        let transition = match transition_from_event(&message.body) {
-            Ok(t) => t,
+        let event = match bus_event_from_body(&message.body) {
+            Ok(event) => event,
             Err(e) => {
                 error!(message_id = %message.id, error = %e, "unreadable transition event");
                 failed.push(message.id.clone());
                 continue;
             }
         };
-        match notifier
-            .notify_taking_over(&transition, Some(now - STALE_PENDING_MS))
-            .await
-        {
+        let notified = match &event {
+            BusEvent::Monitor(transition) => {
+                notifier
+                    .notify_taking_over(transition, Some(now - STALE_PENDING_MS))
+                    .await
+            }
+            // Claimed per incident and kind like monitor alerts: a redelivery sends
+            // nothing twice.
+            BusEvent::Ecs(transition) => notifier.notify_ecs(transition).await,
+        };
+        match notified {
             Ok(report) if report.failed.is_empty() => {}
             Ok(report) => {
                 warn!(message_id = %message.id, channels = ?report.failed, "alert delivery failed; will retry");

@@ -3,6 +3,7 @@
 //! do per invocation, and the Lambda entry points every `functions/<name>` calls.
 
 pub mod config;
+pub mod ecs;
 pub mod handlers;
 pub mod lambda;
 pub mod wiring;

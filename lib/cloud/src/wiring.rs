@@ -6,22 +6,30 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sentinel_api::alert_routing::AccountChannels;
+use sentinel_api::groups::ecs::external_id_opener;
 use sentinel_api::{AccountStores, ApiSettings, AppState, NoMonitorEvents};
-use sentinel_aws::{AwsConfig, DynamoTable, EventPublisher, S3BlobStore, SesMailer, SqsQueue};
+use sentinel_aws::{
+    AwsConfig, CollectorSettings, DynamoTable, EcsCollector, EventPublisher, S3BlobStore,
+    SesMailer, SqsQueue,
+};
 use sentinel_core::Transition;
 use sentinel_mongo::{MongoPingLog, MongoSettings};
 use sentinel_pipeline::channels::{ChannelDeps, http_client};
-use sentinel_pipeline::cloud::{EVENT_DETAIL_TYPE, EVENT_SOURCE, PublishError, TransitionSink};
-use sentinel_pipeline::ecs::EcsRefresh;
+use sentinel_pipeline::cloud::{
+    ECS_EVENT_SOURCE, EVENT_DETAIL_TYPE, EVENT_SOURCE, PublishError, TransitionSink,
+};
+use sentinel_pipeline::ecs::{EcsCollection, EcsRefresh};
 use sentinel_pipeline::{Notifier, RetryPolicy};
 use sentinel_postgres::{PgSettings, PgStore};
 use sentinel_probe::{ProbeSettings, Prober};
-use sentinel_store::split::{PurgeMonitor, SplitAccounts, SplitStores};
+use sentinel_store::split::{PurgeMonitor, SplitAccounts, SplitEcsStores, SplitStores};
 use sentinel_store::{
-    BlobStore, EcsAccountStore, EcsSnapshotStore, Mailer, StoreError, StoreResult, Stores,
+    BlobStore, EcsAccountStore, EcsIncidentStore, EcsSnapshotStore, Mailer, StoreError,
+    StoreResult, Stores,
 };
 
 use crate::config::CloudConfig;
+use crate::ecs::BusEcsSink;
 
 /// Timeout of webhook deliveries from the notifier.
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -118,25 +126,37 @@ impl Cloud {
 
     /// One ECS collection round over this deployment's adapters, shared by the
     /// `ecs-collector` function (its schedule) and the `ecs` function
-    /// (`POST /api/ecs/refresh`). `None` while the round is not wired into this build.
-    ///
-    /// LEAD: connect `sentinel_pipeline::ecs::EcsCollection` here once the engine
-    /// branch is merged. Its expected inputs, all available here:
-    /// - accounts: [`Self::ecs_accounts`]; snapshots: [`Self::ecs_snapshots`];
-    /// - the source: `sentinel_aws::EcsCollector` over `self.aws` (its `EcsSource` impl);
-    /// - external ids: `sentinel_api::groups::ecs::external_id_opener(settings.encryption.clone())`;
-    /// - health transitions: to the EventBridge bus (`self.transition_sink()`'s bus,
-    ///   detail-type `EcsHealthTransition`), so the notifier function sends the alerts;
-    /// - `self.config.ecs_collect_every` if the round wants its period (metric window).
-    ///
-    /// e.g. `Ok(Some(Arc::new(EcsCollection::new(self.ecs_accounts(), self.ecs_snapshots(),
-    /// Arc::new(EcsCollector::new(&self.aws)), external_id_opener(..), sink))))`.
+    /// (`POST /api/ecs/refresh`): accounts in PostgreSQL, snapshots and incidents in
+    /// DynamoDB, the SDK collector over this function's credentials, and health
+    /// transitions to the bus for the notifier function. Does no I/O.
     pub fn ecs_refresh(
         &self,
         settings: &ApiSettings,
     ) -> anyhow::Result<Option<Arc<dyn EcsRefresh>>> {
-        let _keyring = &settings.encryption;
-        Ok(None)
+        let stores = Arc::new(SplitEcsStores {
+            accounts: self.ecs_accounts(),
+            snapshots: self.ecs_snapshots(),
+            incidents: Arc::clone(&self.table) as Arc<dyn EcsIncidentStore>,
+        });
+        let collector = EcsCollector::new(&self.aws, CollectorSettings::default())?;
+        Ok(Some(Arc::new(EcsCollection::new(
+            stores,
+            Arc::new(collector),
+            external_id_opener(settings.encryption.clone()),
+            Arc::new(self.ecs_alert_sink()?),
+        ))))
+    }
+
+    /// ECS health transitions to the EventBridge bus.
+    pub fn ecs_alert_sink(&self) -> anyhow::Result<BusEcsSink> {
+        let bus = self
+            .config
+            .need("EVENT_BUS_NAME", &self.config.event_bus_name)?;
+        Ok(BusEcsSink(EventPublisher::new(
+            self.aws.eventbridge(),
+            bus,
+            ECS_EVENT_SOURCE,
+        )))
     }
 
     /// The API's state over the cloud adapters (no in-process scheduler here).

@@ -8,16 +8,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use sentinel_core::ecs::{EcsMetric, MetricPoint, ServiceKey, ServiceSnapshot};
 use sentinel_core::stats::{CheckCounts, Granularity, Rollup, WindowPlan};
 use sentinel_core::{CheckResult, Incident, IncidentId, LiveState, MonitorId, MonitorSpec, UnixMs};
 
 use sentinel_core::account::{Email, UserId};
 
+use crate::ecs::{EcsAccountRecord, EcsIncident, EcsSettings, PreviousHealth};
 use crate::{
     AlertLedger, ApiKey, ApiKeyStore, CasOutcome, ChannelRecord, ChannelStore, Delivery,
-    DeliveryStatus, IncidentStore, LiveStateStore, MonitorRecord, MonitorRecords, MonitorStore,
-    PingLog, RateDecision, RateLimiter, RefreshToken, RotateOutcome, StoreResult, TokenStore, User,
-    UserStore,
+    DeliveryStatus, EcsAccountStore, EcsIncidentStore, EcsSnapshotStore, IncidentStore,
+    LiveStateStore, MonitorRecord, MonitorRecords, MonitorStore, PingLog, RateDecision,
+    RateLimiter, RefreshToken, RotateOutcome, StoreResult, TokenStore, User, UserStore,
 };
 
 /// Deletes everything a backend recorded under a monitor id (pings, rollups, state,
@@ -359,5 +361,128 @@ where
         now: UnixMs,
     ) -> StoreResult<RateDecision> {
         self.limits.hit(key, limit, window_ms, now).await
+    }
+}
+
+/// The stores of an ECS collection round, one backend each: watched accounts beside
+/// the other accounts (PostgreSQL or SQLite), snapshots and incidents where the
+/// collection output lives (DynamoDB or SQLite).
+#[derive(Clone)]
+pub struct SplitEcsStores {
+    pub accounts: Arc<dyn EcsAccountStore>,
+    pub snapshots: Arc<dyn EcsSnapshotStore>,
+    pub incidents: Arc<dyn EcsIncidentStore>,
+}
+
+#[async_trait]
+impl EcsAccountStore for SplitEcsStores {
+    async fn create_ecs_account(&self, account: &EcsAccountRecord) -> StoreResult<()> {
+        self.accounts.create_ecs_account(account).await
+    }
+
+    async fn get_ecs_account(&self, id: &str) -> StoreResult<Option<EcsAccountRecord>> {
+        self.accounts.get_ecs_account(id).await
+    }
+
+    async fn list_ecs_accounts(&self) -> StoreResult<Vec<EcsAccountRecord>> {
+        self.accounts.list_ecs_accounts().await
+    }
+
+    async fn update_ecs_account(&self, account: &EcsAccountRecord) -> StoreResult<bool> {
+        self.accounts.update_ecs_account(account).await
+    }
+
+    async fn delete_ecs_account(&self, id: &str) -> StoreResult<bool> {
+        self.accounts.delete_ecs_account(id).await
+    }
+
+    async fn record_ecs_collection(
+        &self,
+        id: &str,
+        account_id: Option<&str>,
+        alias: Option<&str>,
+        at: UnixMs,
+        error: Option<&str>,
+    ) -> StoreResult<bool> {
+        self.accounts
+            .record_ecs_collection(id, account_id, alias, at, error)
+            .await
+    }
+
+    async fn ecs_settings(&self) -> StoreResult<EcsSettings> {
+        self.accounts.ecs_settings().await
+    }
+
+    async fn set_ecs_settings(&self, settings: &EcsSettings) -> StoreResult<()> {
+        self.accounts.set_ecs_settings(settings).await
+    }
+}
+
+#[async_trait]
+impl EcsSnapshotStore for SplitEcsStores {
+    async fn replace_snapshots(
+        &self,
+        account_id: &str,
+        region: &str,
+        snapshots: &[ServiceSnapshot],
+        at: UnixMs,
+    ) -> StoreResult<Vec<PreviousHealth>> {
+        self.snapshots
+            .replace_snapshots(account_id, region, snapshots, at)
+            .await
+    }
+
+    async fn list_snapshots(&self) -> StoreResult<Vec<ServiceSnapshot>> {
+        self.snapshots.list_snapshots().await
+    }
+
+    async fn get_snapshot(&self, key: &ServiceKey) -> StoreResult<Option<ServiceSnapshot>> {
+        self.snapshots.get_snapshot(key).await
+    }
+
+    async fn append_metrics(
+        &self,
+        key: &ServiceKey,
+        metric: EcsMetric,
+        points: &[MetricPoint],
+    ) -> StoreResult<()> {
+        self.snapshots.append_metrics(key, metric, points).await
+    }
+
+    async fn metrics(
+        &self,
+        key: &ServiceKey,
+        metric: EcsMetric,
+        from: UnixMs,
+        to: UnixMs,
+    ) -> StoreResult<Vec<MetricPoint>> {
+        self.snapshots.metrics(key, metric, from, to).await
+    }
+
+    async fn prune_metrics(&self, before: UnixMs) -> StoreResult<u64> {
+        self.snapshots.prune_metrics(before).await
+    }
+
+    async fn delete_account_data(&self, account_id: &str) -> StoreResult<()> {
+        self.snapshots.delete_account_data(account_id).await
+    }
+}
+
+#[async_trait]
+impl EcsIncidentStore for SplitEcsStores {
+    async fn open_ecs_incident(&self, incident: &EcsIncident) -> StoreResult<EcsIncident> {
+        self.incidents.open_ecs_incident(incident).await
+    }
+
+    async fn close_ecs_incident(
+        &self,
+        key: &ServiceKey,
+        at: UnixMs,
+    ) -> StoreResult<Option<EcsIncident>> {
+        self.incidents.close_ecs_incident(key, at).await
+    }
+
+    async fn list_ecs_incidents(&self, limit: usize) -> StoreResult<Vec<EcsIncident>> {
+        self.incidents.list_ecs_incidents(limit).await
     }
 }

@@ -19,6 +19,8 @@
 //! | alert delivery | `IDEM#<key>` | `IDEM` | `DELIVERIES` / `<created_at>#<key>` | `key`, `channel`, `monitor_id`, `event`, `status` S; `attempts`, `created_at`, `updated_at` N; `last_error` S (absent when none); `expires_at` |
 //! | incident | `INC#<monitor>` | `<started_at>#<incident id>` | — | `id`, `monitor_id`, `cause` S; `started_at` N; `ended_at` N (absent while open); `proof` L of N |
 //! | ECS snapshot, metric point, metric series | `ECS#SNAP`, `ECS#M#…`, `ECS#MS#<account>` | see [`ecs`] | — | see [`ecs`]; metric points carry `expires_at` |
+//! | ECS incident (history) | `ECS#INC` | [`sortable`]`(started_at)#<id>` | — | `incident` S (JSON of `EcsIncident`), `id` S, `started_at` N, `ended_at` N (absent while open) |
+//! | open ECS incident | `ECS#OPEN` | `<account>#<region>#<cluster>#<service>` | — | `incident` S (JSON), `history_sk` S; written with `attribute_not_exists`, see [`ecs_incidents`] |
 //!
 //! `<created_at>` and `<started_at>` in sort keys are [`sortable`] (20 digits, order
 //! preserving for every `i64`), so string order is time order and a reverse `Query`
@@ -29,12 +31,15 @@
 //! Every write is a single conditional `PutItem`/`UpdateItem`/`DeleteItem`; nothing on
 //! the hot path reads before it writes. A failed compare-and-set returns the stored
 //! item with the failure (`ReturnValuesOnConditionCheckFailure=ALL_OLD`), so a
-//! conflict costs no extra read either. Point reads are strongly consistent; listing all
+//! conflict costs no extra read either. ECS incidents are the exception: opening and
+//! closing one writes its history item and its open pointer in one `TransactWriteItems`
+//! (a lost race reads the pointer back). Point reads are strongly consistent; listing all
 //! live states (one `Query` per shard) and all deliveries (through `gsi1`) are
 //! eventually consistent.
 
 mod alert_ledger;
 mod ecs;
+mod ecs_incidents;
 mod incidents;
 mod item;
 mod live_state;

@@ -14,7 +14,7 @@ use crate::common::fresh_table;
 
 sentinel_store::contract_tests! {
     store: fresh_table().await,
-    ports: [ecs_snapshots],
+    ports: [ecs_snapshots, ecs_incidents],
 }
 
 const SERIES: &str = "ECS#M#111111111111#eu-west-1#prod#web#cpu";
@@ -187,4 +187,46 @@ async fn ecs_a_replace_of_more_than_one_batch_is_written_whole() {
         table.list_snapshots().await.expect("list"),
         snapshots[..3].to_vec()
     );
+}
+
+#[tokio::test]
+async fn ecs_racing_opens_agree_on_one_incident() {
+    use sentinel_store::EcsIncidentStore;
+    use sentinel_store::contract::ecs_incidents::incident;
+    use sentinel_store::contract::fixtures::MINUTE;
+
+    let table = fresh_table().await;
+    let web = service_key(ACCOUNT_A, REGION, "prod", "web");
+    let candidates: Vec<_> = (0..4)
+        .map(|i| incident(&web, T0 + i * MINUTE, Health::Failed))
+        .collect();
+    let opened = futures_join_all(&table, &candidates).await;
+    assert!(
+        opened.iter().all(|o| o == &opened[0]),
+        "every round gets the same open incident: {opened:?}"
+    );
+    assert!(candidates.contains(&opened[0]));
+    assert_eq!(
+        table.list_ecs_incidents(10).await.expect("list"),
+        [opened[0].clone()],
+        "only the winner is in the history"
+    );
+}
+
+async fn futures_join_all(
+    table: &DynamoTable,
+    candidates: &[sentinel_store::EcsIncident],
+) -> Vec<sentinel_store::EcsIncident> {
+    use sentinel_store::EcsIncidentStore;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, candidate) in candidates.iter().cloned().enumerate() {
+        let table = table.clone();
+        tasks.spawn(async move { (i, table.open_ecs_incident(&candidate).await.expect("open")) });
+    }
+    let mut opened = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        opened.push(done.expect("task"));
+    }
+    opened.sort_by_key(|(i, _)| *i);
+    opened.into_iter().map(|(_, o)| o).collect()
 }

@@ -151,8 +151,9 @@ pub async fn aws_infrastructure(aws: &AwsConfig) -> Infra {
         .name("transitions")
         .event_bus_name(&bus)
         .event_pattern(
-            json!({"source": ["sentinel.monitors"], "detail-type": ["MonitorTransition"]})
-                .to_string(),
+            json!({"source": ["sentinel.monitors", "sentinel.ecs"],
+                   "detail-type": ["MonitorTransition", "EcsHealthTransition"]})
+            .to_string(),
         )
         .send()
         .await
