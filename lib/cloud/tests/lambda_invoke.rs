@@ -325,8 +325,9 @@ async fn every_function_answers_its_sample_events_under_cargo_lambda() {
     let checks = SqsQueue::new(aws.sqs(), infra.checks_url.clone());
     let queued = checks.receive(10, Duration::from_secs(2)).await.unwrap();
     assert_eq!(queued.len(), 1, "one job in SQS");
-    let job: Value = serde_json::from_str(&queued[0].body).unwrap();
-    assert_eq!(job["checks"][0]["monitor"]["id"], "example-api");
+    // The scheduler sends compressed bodies; the prober reads them with the same codec.
+    let job = sentinel_pipeline::cloud::CheckJob::decode(&queued[0].body).unwrap();
+    assert_eq!(job.checks[0].monitor.id.as_str(), "example-api");
 
     // prober: the sample batch (three monitors at https://127.0.0.1:1, refused) is
     // checked, recorded in MongoDB and applied to DynamoDB; nothing to redeliver.
