@@ -15,7 +15,8 @@ pub const DEFAULT_ROLLOUT_GRACE_MS: i64 = 15 * 60_000;
 pub const MAX_REGIONS: usize = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+// Named apart from the `/health` answer's `Health` schema in the OpenAPI document.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = EcsHealth))]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
     Healthy,
