@@ -176,7 +176,7 @@ impl DynamoTable {
 
     /// Sends `requests` in `BatchWriteItem` calls of at most 25, re-sending unprocessed
     /// ones with backoff (they mean throttling).
-    async fn write_all(&self, requests: Vec<WriteRequest>) -> Result<(), AwsError> {
+    pub(super) async fn write_all(&self, requests: Vec<WriteRequest>) -> Result<(), AwsError> {
         let mut requests = requests.into_iter().peekable();
         while requests.peek().is_some() {
             let mut batch: Vec<WriteRequest> = requests.by_ref().take(BATCH).collect();

@@ -1,8 +1,6 @@
 //! Removing everything this table holds for one monitor, for `delete_monitor` on AWS
 //! (ids are reused; a new monitor must not inherit an old one's history).
 
-use std::time::Duration;
-
 use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use sentinel_core::MonitorId;
 
@@ -12,8 +10,6 @@ use crate::AwsError;
 
 /// Most items in one `BatchWriteItem`.
 const BATCH: usize = 25;
-/// Rounds of re-sending unprocessed deletes before giving up.
-const ROUNDS: u32 = 8;
 
 impl DynamoTable {
     /// Deletes the monitor's live state, incidents and alert deliveries. Returns how
@@ -90,7 +86,7 @@ impl DynamoTable {
     }
 
     async fn delete_batch(&self, keys: Vec<Item>) -> Result<(), AwsError> {
-        let mut requests = keys
+        let requests = keys
             .into_iter()
             .map(|key| {
                 DeleteRequest::builder()
@@ -100,37 +96,7 @@ impl DynamoTable {
                     .map_err(|e| AwsError::Invalid(format!("delete request: {e}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        for round in 0..ROUNDS {
-            if requests.is_empty() {
-                return Ok(());
-            }
-            if round > 0 {
-                // Unprocessed items mean throttling: back off before re-sending.
-                tokio::time::sleep(Duration::from_millis(50 << round)).await;
-            }
-            let out = self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, requests)
-                .send()
-                .await
-                .map_err(|e| AwsError::sdk("DynamoDB BatchWriteItem", e))?;
-            requests = out
-                .unprocessed_items
-                .and_then(|mut left| left.remove(&self.table))
-                .unwrap_or_default();
-        }
-        if requests.is_empty() {
-            Ok(())
-        } else {
-            Err(AwsError::Sdk {
-                operation: "DynamoDB BatchWriteItem",
-                message: format!("{} deletes still unprocessed after retries", requests.len()),
-                code: None,
-                retryable: true,
-                source: "unprocessed items".into(),
-            })
-        }
+        self.write_all(requests).await
     }
 }
 
