@@ -170,7 +170,7 @@ function RefreshButton({ accounts, onDone }: { accounts: EcsAccount[]; onDone: (
       </Button>
       {summary && (
         <Notice kind={summary.failures.length ? 'warn' : 'ok'}>
-          {summary.text}
+          <span class="ecs-refresh-summary">{summary.text}</span>
           {summary.failures.length > 0 && (
             <ul>
               {summary.failures.map((f) => (
