@@ -6,6 +6,7 @@
 //! Driven by the `ecs-collector` Lambda (EventBridge schedule), by a background task in
 //! `sentinel serve`, and by `POST /api/ecs/refresh` through [`EcsRefresh`].
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -164,6 +165,10 @@ where
 pub struct EcsRound {
     pub report: EcsRefreshReport,
     pub transitions: Vec<EcsTransition>,
+    /// Incidents closed because their service was deleted from AWS, or its account or
+    /// region is no longer watched. Closed without an alert: the service did not
+    /// recover, it is gone.
+    pub closed_gone: Vec<EcsIncident>,
 }
 
 /// One collection round over every watched account; see the module documentation.
@@ -239,13 +244,20 @@ where
                 ..EcsRefreshReport::default()
             },
             transitions: Vec::new(),
+            closed_gone: Vec::new(),
         };
+        let mut seen = SeenServices::default();
         for (account, outcome) in accounts.iter().zip(outcomes) {
             let outcome = outcome.unwrap_or_else(|| Err("not collected".to_owned()));
             let stored = match outcome {
                 Ok(snapshot) => {
-                    self.store_account(&account.id, &snapshot, now, &mut round)
-                        .await
+                    let stored = self
+                        .store_account(&account.id, &snapshot, now, &mut round)
+                        .await;
+                    if stored.is_ok() {
+                        seen.add(&account.regions, &snapshot);
+                    }
+                    stored
                 }
                 Err(e) => Err(e),
             };
@@ -263,6 +275,15 @@ where
                     error,
                 });
             }
+        }
+        for account in &accounts {
+            if let Some(account_id) = account.known_account_id() {
+                seen.watch(account_id, &account.regions);
+            }
+        }
+        match self.close_gone(&seen, now).await {
+            Ok(closed) => round.closed_gone = closed,
+            Err(e) => warn!(error = %e, "ECS incidents of gone services not closed"),
         }
         if let Err(e) = self
             .stores
@@ -353,6 +374,30 @@ where
         Ok(())
     }
 
+    /// Closes the open incidents that no collection can close any more: of a service a
+    /// complete collection of its region did not find, or of an account and region no
+    /// watched account covers. Incidents opened after `now` (by a newer round) stay.
+    async fn close_gone(
+        &self,
+        seen: &SeenServices,
+        now: UnixMs,
+    ) -> Result<Vec<EcsIncident>, StoreError> {
+        let mut closed = Vec::new();
+        for open in self.stores.open_ecs_incidents().await? {
+            if open.started_at > now {
+                continue;
+            }
+            let Some(why) = seen.gone(&open.key) else {
+                continue;
+            };
+            if let Some(incident) = self.stores.close_ecs_incident(&open.key, now).await? {
+                info!(incident_id = %incident.id, service = ?incident.key, why, "ECS incident closed: its service is gone");
+                closed.push(incident);
+            }
+        }
+        Ok(closed)
+    }
+
     /// The transition from `before` to what `service` is now, opening, continuing or
     /// closing its incident. `None`: a recovery with no open incident (it went unhealthy
     /// before incidents were kept), which is not alerted.
@@ -395,6 +440,46 @@ where
             incident_id: incident.id,
             incident_started_at: incident.started_at,
         }))
+    }
+}
+
+/// What a round learned about which services exist and which are watched.
+#[derive(Default)]
+struct SeenServices {
+    /// (account id, region) pairs some account record watches.
+    watched: HashSet<(String, String)>,
+    /// (account id, region) pairs collected completely this round.
+    complete: HashSet<(String, String)>,
+    /// Services those complete collections found.
+    found: HashSet<ServiceKey>,
+}
+
+impl SeenServices {
+    fn add(&mut self, regions: &[String], snapshot: &EcsAccountSnapshot) {
+        self.watch(&snapshot.account_id, regions);
+        for region in &snapshot.regions_collected {
+            self.complete
+                .insert((snapshot.account_id.clone(), region.clone()));
+        }
+        self.found
+            .extend(snapshot.services.iter().map(|s| s.key.clone()));
+    }
+
+    fn watch(&mut self, account_id: &str, regions: &[String]) {
+        self.watched
+            .extend(regions.iter().map(|r| (account_id.to_owned(), r.clone())));
+    }
+
+    /// Why the service of `key` is gone, or `None` while it may still exist.
+    fn gone(&self, key: &ServiceKey) -> Option<&'static str> {
+        let place = (key.account_id.clone(), key.region.clone());
+        if !self.watched.contains(&place) {
+            Some("its account or region is no longer watched")
+        } else if self.complete.contains(&place) && !self.found.contains(key) {
+            Some("it no longer exists in AWS")
+        } else {
+            None
+        }
     }
 }
 

@@ -526,6 +526,111 @@ async fn a_service_that_loses_its_tasks_alerts_once_and_its_recovery_once() {
     assert_eq!(incidents[0].ended_at, Some(t0 + 300_000));
 }
 
+#[tokio::test]
+async fn incidents_of_deleted_services_and_unwatched_accounts_close_without_an_alert() {
+    let receiver = Receiver::start().await;
+    let rig = rig(&receiver, moto()).await;
+    let account_id = fresh_account_id();
+    let seed = seeding_config(&account_id).await;
+    let cluster = unique("gone");
+    // Three healthy services (none wanted).
+    seed_service(&seed, "us-east-1", &cluster, "api", 0).await;
+    seed_service(&seed, "us-east-1", &cluster, "worker", 0).await;
+    seed_service(&seed, "us-east-1", &cluster, "cron", 0).await;
+    rig.store
+        .create_ecs_account(&account_record("acc-1", &account_id, &["us-east-1"], "k1"))
+        .await
+        .unwrap();
+    let t0 = now_ms();
+    rig.collection.run(t0).await.unwrap();
+    // moto sets running to desired on an update: make two fail by deleting and
+    // re-creating them with 2 wanted and none running.
+    for service in ["api", "worker"] {
+        seed.ecs()
+            .delete_service()
+            .cluster(&cluster)
+            .service(service)
+            .force(true)
+            .send()
+            .await
+            .expect("delete the service");
+        seed.ecs()
+            .create_service()
+            .cluster(&cluster)
+            .service_name(service)
+            .task_definition(service)
+            .desired_count(2)
+            .launch_type(LaunchType::Ec2)
+            .send()
+            .await
+            .expect("create the service again");
+    }
+    let down = rig.collection.run(t0 + 60_000).await.unwrap();
+    assert_eq!(down.transitions.len(), 2, "{:?}", down.transitions);
+    assert!(down.closed_gone.is_empty());
+    assert_eq!(receiver.received().len(), 2, "two failure alerts");
+
+    // `worker` is deleted from AWS: the next complete collection closes its incident,
+    // without an alert (it did not recover); `api`'s stays open.
+    seed.ecs()
+        .delete_service()
+        .cluster(&cluster)
+        .service("worker")
+        .force(true)
+        .send()
+        .await
+        .expect("delete worker");
+    let after_delete = rig.collection.run(t0 + 120_000).await.unwrap();
+    assert!(after_delete.transitions.is_empty());
+    assert_eq!(
+        after_delete
+            .closed_gone
+            .iter()
+            .map(|i| (i.key.service.as_str(), i.ended_at))
+            .collect::<Vec<_>>(),
+        [("worker", Some(t0 + 120_000))]
+    );
+    let open = rig.store.open_ecs_incidents().await.unwrap();
+    assert_eq!(
+        open.iter()
+            .map(|i| i.key.service.as_str())
+            .collect::<Vec<_>>(),
+        ["api"]
+    );
+    assert_eq!(
+        receiver.received().len(),
+        2,
+        "no alert for a deleted service"
+    );
+    assert!(
+        rig.collection
+            .run(t0 + 150_000)
+            .await
+            .unwrap()
+            .closed_gone
+            .is_empty(),
+        "closed once"
+    );
+
+    // The account stops being watched: its open incident closes on the next round.
+    assert!(rig.store.delete_ecs_account("acc-1").await.unwrap());
+    let unwatched = rig.collection.run(t0 + 180_000).await.unwrap();
+    assert_eq!(
+        unwatched
+            .closed_gone
+            .iter()
+            .map(|i| (i.key.service.as_str(), i.ended_at))
+            .collect::<Vec<_>>(),
+        [("api", Some(t0 + 180_000))]
+    );
+    assert!(rig.store.open_ecs_incidents().await.unwrap().is_empty());
+    assert_eq!(
+        receiver.received().len(),
+        2,
+        "no alert for an unwatched account"
+    );
+}
+
 // ---- A proxy in front of moto that can fail one region -------------------------------
 
 struct RegionBreaker {

@@ -379,6 +379,7 @@ macro_rules! __contract_ecs_port {
                 open_returns_the_open_incident_and_close_ends_it,
                 list_is_newest_first_and_limited,
                 bad_keys_and_ended_incidents_are_refused,
+                open_incidents_are_the_unclosed_ones_by_key,
             ]
         );
     };

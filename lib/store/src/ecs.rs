@@ -49,6 +49,16 @@ pub struct EcsAccountRecord {
     pub updated_at: UnixMs,
 }
 
+impl EcsAccountRecord {
+    /// The AWS account this record watches, as far as is known: learned by a
+    /// collection, else the one in its role ARN.
+    pub fn known_account_id(&self) -> Option<&str> {
+        self.account_id
+            .as_deref()
+            .or(self.role_account_id.as_deref())
+    }
+}
+
 /// Settings of the ECS view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -186,6 +196,10 @@ pub trait EcsIncidentStore: Send + Sync {
     ) -> StoreResult<Option<EcsIncident>>;
     /// The newest incidents first (by `started_at`, then id), at most `limit`.
     async fn list_ecs_incidents(&self, limit: usize) -> StoreResult<Vec<EcsIncident>>;
+    /// Every open incident, ordered by key (at most one per service that is away
+    /// from healthy, so a short list): a round closes those whose service or account
+    /// is gone.
+    async fn open_ecs_incidents(&self) -> StoreResult<Vec<EcsIncident>>;
 }
 
 /// Longest cluster or service name ECS allows.

@@ -485,4 +485,8 @@ impl EcsIncidentStore for SplitEcsStores {
     async fn list_ecs_incidents(&self, limit: usize) -> StoreResult<Vec<EcsIncident>> {
         self.incidents.list_ecs_incidents(limit).await
     }
+
+    async fn open_ecs_incidents(&self) -> StoreResult<Vec<EcsIncident>> {
+        self.incidents.open_ecs_incidents().await
+    }
 }

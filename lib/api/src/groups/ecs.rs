@@ -104,7 +104,7 @@ impl From<&EcsAccountRecord> for EcsAccountView {
         Self {
             id: r.id.clone(),
             name: r.name.clone(),
-            account_id: known_account_id(r).map(str::to_owned),
+            account_id: r.known_account_id().map(str::to_owned),
             alias: r.alias.clone(),
             regions: r.regions.clone(),
             role_arn: r.role_arn.clone(),
@@ -116,10 +116,6 @@ impl From<&EcsAccountRecord> for EcsAccountView {
 }
 
 /// The AWS account id a record stands for, as far as it is known.
-fn known_account_id(r: &EcsAccountRecord) -> Option<&str> {
-    r.account_id.as_deref().or(r.role_account_id.as_deref())
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EcsAccountList {
     /// In registration order.
@@ -290,7 +286,7 @@ pub struct EcsSettingsView {
 fn alias_map(accounts: &[EcsAccountRecord]) -> BTreeMap<String, String> {
     let mut map = BTreeMap::new();
     for record in accounts {
-        if let Some(id) = known_account_id(record) {
+        if let Some(id) = record.known_account_id() {
             let alias = record.alias.clone().filter(|a| !a.is_empty());
             match (map.get(id), alias) {
                 // Another record of the same account may know the alias.
@@ -709,11 +705,14 @@ pub(crate) async fn delete_account(
     if !state.ecs_accounts.delete_ecs_account(&id).await? {
         return Err(ApiError::not_found("ECS account"));
     }
-    if let Some(account_id) = known_account_id(&record) {
+    if let Some(account_id) = record.known_account_id() {
         // Two records may watch one AWS account (two roles): keep its data while
         // another still does.
         let remaining = state.ecs_accounts.list_ecs_accounts().await?;
-        let still_watched: BTreeSet<&str> = remaining.iter().filter_map(known_account_id).collect();
+        let still_watched: BTreeSet<&str> = remaining
+            .iter()
+            .filter_map(EcsAccountRecord::known_account_id)
+            .collect();
         if !still_watched.contains(account_id) {
             state.ecs_snapshots.delete_account_data(account_id).await?;
         }

@@ -13,7 +13,8 @@
 //! pointer back, so both agree on the id. Closing deletes the pointer (only if it still
 //! names that incident) and ends the history item in one transaction, so the history
 //! never shows an incident open that has no pointer, nor the reverse. Listing newest
-//! first is a reverse `Query` on `ECS#INC`.
+//! first is a reverse `Query` on `ECS#INC`; the open ones, a `Query` on `ECS#OPEN`
+//! (sorted by key).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -230,6 +231,33 @@ impl EcsIncidentStore for DynamoTable {
             }
         }
         incidents.truncate(limit);
+        Ok(incidents)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn open_ecs_incidents(&self) -> StoreResult<Vec<EcsIncident>> {
+        let mut incidents = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :p")
+                .expression_attribute_values(":p", s(OPEN_PK))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| AwsError::sdk("DynamoDB Query", e))?;
+            for item in page.items() {
+                incidents.push(decode(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(next) if !next.is_empty() => start = Some(next),
+                _ => break,
+            }
+        }
         Ok(incidents)
     }
 }

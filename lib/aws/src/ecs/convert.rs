@@ -19,9 +19,14 @@ pub(crate) struct SnapshotContext<'a> {
     pub rollout_grace_ms: i64,
 }
 
-/// One described service as a snapshot, its health assessed. `None` for a service the
-/// answer names neither by ARN nor by name (never seen, but not worth a panic).
+/// One described service as a snapshot, its health assessed. `None` for a deleted
+/// service (`INACTIVE`: ECS still describes, and moto still lists, a deleted service for
+/// a while) and for one the answer names neither by ARN nor by name (never seen, but not
+/// worth a panic).
 pub(crate) fn snapshot(ctx: &SnapshotContext<'_>, service: &Service) -> Option<ServiceSnapshot> {
+    if service.status() == Some("INACTIVE") {
+        return None;
+    }
     let service_arn = service.service_arn().map(str::to_owned);
     let name = service.service_name().map(str::to_owned).or_else(|| {
         service_arn
@@ -316,6 +321,19 @@ mod tests {
         assert_eq!(snap.key.service, "worker");
         assert_eq!(snap.health, Health::Healthy, "{}", snap.health_reason);
         assert!(snapshot(&ctx(), &Service::builder().build()).is_none());
+    }
+
+    #[test]
+    fn a_deleted_service_is_no_snapshot_and_a_draining_one_still_is() {
+        let with_status = |status: &str| {
+            Service::builder()
+                .service_name("worker")
+                .status(status)
+                .build()
+        };
+        assert!(snapshot(&ctx(), &with_status("INACTIVE")).is_none());
+        assert!(snapshot(&ctx(), &with_status("DRAINING")).is_some());
+        assert!(snapshot(&ctx(), &with_status("ACTIVE")).is_some());
     }
 
     #[test]

@@ -373,6 +373,23 @@ impl EcsIncidentStore for SqliteStore {
         })
         .await
     }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn open_ecs_incidents(&self) -> StoreResult<Vec<EcsIncident>> {
+        self.read(move |conn| {
+            let rows = conn
+                .prepare_cached(
+                    "SELECT incident FROM ecs_incidents WHERE ended_at IS NULL
+                     ORDER BY account_id, region, cluster, service",
+                )?
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.iter()
+                .map(|raw| from_json("ECS incident", raw))
+                .collect()
+        })
+        .await
+    }
 }
 
 #[async_trait]

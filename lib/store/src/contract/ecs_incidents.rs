@@ -115,3 +115,34 @@ pub async fn bad_keys_and_ended_incidents_are_refused<S: EcsIncidentStore + ?Siz
     );
     assert!(store.list_ecs_incidents(10).await.expect("list").is_empty());
 }
+
+pub async fn open_incidents_are_the_unclosed_ones_by_key<S: EcsIncidentStore + ?Sized>(store: &S) {
+    assert!(store.open_ecs_incidents().await.expect("open").is_empty());
+    let api_b = service_key(ACCOUNT_B, REGION, "web", "api");
+    let api_a = service_key(ACCOUNT_A, REGION, "web", "api");
+    let worker_a = service_key(ACCOUNT_A, REGION, "jobs", "worker");
+    let closed_a = service_key(ACCOUNT_A, REGION, "web", "closed");
+    for (i, key) in [&api_b, &api_a, &worker_a, &closed_a]
+        .into_iter()
+        .enumerate()
+    {
+        let inc = incident(key, T0 + (i as i64) * MINUTE, Health::Failed);
+        store.open_ecs_incident(&inc).await.expect("open");
+    }
+    store
+        .close_ecs_incident(&closed_a, T0 + 9 * MINUTE)
+        .await
+        .expect("close")
+        .expect("it was open");
+    let open = store.open_ecs_incidents().await.expect("open");
+    assert_eq!(
+        open.iter().map(|i| i.key.clone()).collect::<Vec<_>>(),
+        [worker_a.clone(), api_a.clone(), api_b.clone()],
+        "the closed one is left out; ordered by account, region, cluster, service"
+    );
+    assert_eq!(
+        open[0],
+        incident(&worker_a, T0 + 2 * MINUTE, Health::Failed)
+    );
+    assert!(open.iter().all(|i| i.ended_at.is_none()));
+}
