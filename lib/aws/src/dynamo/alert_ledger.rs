@@ -8,7 +8,7 @@ use sentinel_core::{MonitorId, UnixMs};
 use sentinel_store::{AlertLedger, Delivery, DeliveryStatus, StoreResult};
 
 use super::item::{
-    Item, get_n, get_s, key as item_key, n, opt_s, page_limit, s, sortable, ttl_seconds,
+    Item, get_n, get_s, key as item_key, n, opt_s, query_pages, s, sortable, ttl_seconds,
 };
 use super::{DynamoTable, GSI1, TTL_ATTRIBUTE};
 use crate::AwsError;
@@ -151,31 +151,15 @@ impl AlertLedger for DynamoTable {
 
     #[tracing::instrument(level = "debug", skip_all, fields(limit))]
     async fn list_deliveries(&self, limit: usize) -> StoreResult<Vec<Delivery>> {
-        let mut deliveries = Vec::new();
-        let mut start = None;
-        while deliveries.len() < limit {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression("gsi1pk = :p")
-                .expression_attribute_values(":p", s(GSI_PK))
-                .scan_index_forward(false)
-                .limit(page_limit(limit - deliveries.len()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| AwsError::sdk("DynamoDB Query", e))?;
-            for item in page.items() {
-                deliveries.push(decode(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(next) if !next.is_empty() => start = Some(next),
-                _ => break,
-            }
-        }
-        deliveries.truncate(limit);
-        Ok(deliveries)
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("gsi1pk = :p")
+            .expression_attribute_values(":p", s(GSI_PK))
+            .scan_index_forward(false);
+        let items = query_pages(query, Some(limit)).await?;
+        Ok(items.iter().map(decode).collect::<Result<_, _>>()?)
     }
 }

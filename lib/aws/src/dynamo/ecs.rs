@@ -39,7 +39,7 @@ use sentinel_core::ecs::{EcsMetric, Health, MetricPoint, ServiceKey, ServiceSnap
 use sentinel_store::ecs::{check_metric_points, check_service_key, check_snapshot_batch};
 use sentinel_store::{ECS_METRIC_RETENTION_MS, EcsSnapshotStore, PreviousHealth, StoreResult};
 
-use super::item::{Item, get_n, get_s, key, n, s, sortable, ttl_seconds};
+use super::item::{Item, get_n, get_s, key, key_of, n, query_pages, s, sortable, ttl_seconds};
 use super::{DynamoTable, TTL_ATTRIBUTE};
 use crate::AwsError;
 
@@ -121,14 +121,6 @@ fn delete(key: Item) -> Result<WriteRequest, AwsError> {
         .map_err(|e| AwsError::Invalid(format!("delete request: {e}")))
 }
 
-/// Just `pk` and `sk` of an item.
-fn key_of(item: &Item) -> Item {
-    item.iter()
-        .filter(|(name, _)| *name == "pk" || *name == "sk")
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect()
-}
-
 impl DynamoTable {
     /// Every item of partition `pk` (whose sort key starts with `sk_prefix`, if given),
     /// with the attributes named in `projection` (`#at` stands for `at`, a reserved
@@ -139,39 +131,25 @@ impl DynamoTable {
         sk_prefix: Option<&str>,
         projection: Option<&str>,
     ) -> Result<Vec<Item>, AwsError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .expression_attribute_values(":p", s(pk))
-                .consistent_read(true)
-                .set_exclusive_start_key(start);
-            query = match sk_prefix {
-                Some(prefix) => query
-                    .key_condition_expression("pk = :p AND begins_with(sk, :s)")
-                    .expression_attribute_values(":s", s(prefix)),
-                None => query.key_condition_expression("pk = :p"),
-            };
-            if let Some(projection) = projection {
-                query = query.projection_expression(projection);
-                if projection.contains("#at") {
-                    query = query.expression_attribute_names("#at", "at");
-                }
-            }
-            let page = query
-                .send()
-                .await
-                .map_err(|e| AwsError::sdk("DynamoDB Query", e))?;
-            items.extend(page.items().iter().cloned());
-            match page.last_evaluated_key {
-                Some(next) if !next.is_empty() => start = Some(next),
-                _ => break,
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":p", s(pk))
+            .consistent_read(true);
+        query = match sk_prefix {
+            Some(prefix) => query
+                .key_condition_expression("pk = :p AND begins_with(sk, :s)")
+                .expression_attribute_values(":s", s(prefix)),
+            None => query.key_condition_expression("pk = :p"),
+        };
+        if let Some(projection) = projection {
+            query = query.projection_expression(projection);
+            if projection.contains("#at") {
+                query = query.expression_attribute_names("#at", "at");
             }
         }
-        Ok(items)
+        query_pages(query, None).await
     }
 
     /// Sends `requests` in `BatchWriteItem` calls of at most 25, re-sending unprocessed
@@ -387,31 +365,17 @@ impl EcsSnapshotStore for DynamoTable {
             return Ok(Vec::new());
         }
         let pk = series_pk(key, metric);
-        let mut points = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :p AND sk BETWEEN :from AND :last")
-                .expression_attribute_values(":p", s(&pk))
-                .expression_attribute_values(":from", s(sortable(from)))
-                .expression_attribute_values(":last", s(sortable(to - 1)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| AwsError::sdk("DynamoDB Query", e))?;
-            for item in page.items() {
-                points.push(decode_point(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(next) if !next.is_empty() => start = Some(next),
-                _ => break,
-            }
-        }
-        Ok(points)
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p AND sk BETWEEN :from AND :last")
+            .expression_attribute_values(":p", s(&pk))
+            .expression_attribute_values(":from", s(sortable(from)))
+            .expression_attribute_values(":last", s(sortable(to - 1)))
+            .consistent_read(true);
+        let items = query_pages(query, None).await?;
+        Ok(items.iter().map(decode_point).collect::<Result<_, _>>()?)
     }
 
     /// DynamoDB's TTL expires points [`ECS_METRIC_RETENTION_MS`] after their period.

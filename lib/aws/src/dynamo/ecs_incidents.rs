@@ -25,7 +25,7 @@ use sentinel_store::ecs::check_service_key;
 use sentinel_store::{EcsIncident, EcsIncidentStore, StoreResult};
 
 use super::DynamoTable;
-use super::item::{Item, get_s, key, n, page_limit, s, sortable};
+use super::item::{Item, get_s, key, n, query_pages, s, sortable};
 use crate::AwsError;
 
 const HISTORY_PK: &str = "ECS#INC";
@@ -206,58 +206,28 @@ impl EcsIncidentStore for DynamoTable {
 
     #[tracing::instrument(level = "debug", skip_all, fields(limit))]
     async fn list_ecs_incidents(&self, limit: usize) -> StoreResult<Vec<EcsIncident>> {
-        let mut incidents = Vec::new();
-        let mut start = None;
-        while incidents.len() < limit {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :p")
-                .expression_attribute_values(":p", s(HISTORY_PK))
-                .scan_index_forward(false)
-                .consistent_read(true)
-                .limit(page_limit(limit - incidents.len()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| AwsError::sdk("DynamoDB Query", e))?;
-            for item in page.items() {
-                incidents.push(decode(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(next) if !next.is_empty() => start = Some(next),
-                _ => break,
-            }
-        }
-        incidents.truncate(limit);
-        Ok(incidents)
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s(HISTORY_PK))
+            .scan_index_forward(false)
+            .consistent_read(true);
+        let items = query_pages(query, Some(limit)).await?;
+        Ok(items.iter().map(decode).collect::<Result<_, _>>()?)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn open_ecs_incidents(&self) -> StoreResult<Vec<EcsIncident>> {
-        let mut incidents = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :p")
-                .expression_attribute_values(":p", s(OPEN_PK))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| AwsError::sdk("DynamoDB Query", e))?;
-            for item in page.items() {
-                incidents.push(decode(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(next) if !next.is_empty() => start = Some(next),
-                _ => break,
-            }
-        }
-        Ok(incidents)
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s(OPEN_PK))
+            .consistent_read(true);
+        let items = query_pages(query, None).await?;
+        Ok(items.iter().map(decode).collect::<Result<_, _>>()?)
     }
 }

@@ -9,7 +9,7 @@ use sentinel_core::{Incident, IncidentId, MonitorId, UnixMs};
 use sentinel_store::{IncidentStore, StoreResult};
 
 use super::DynamoTable;
-use super::item::{Item, get_n, get_n_list, get_s, n, opt_n, page_limit, s, sortable};
+use super::item::{Item, get_n, get_n_list, get_s, n, opt_n, query_pages, s, sortable};
 use crate::AwsError;
 
 const WHAT: &str = "incident";
@@ -148,31 +148,15 @@ impl IncidentStore for DynamoTable {
         monitor: &MonitorId,
         limit: usize,
     ) -> StoreResult<Vec<Incident>> {
-        let mut incidents = Vec::new();
-        let mut start = None;
-        while incidents.len() < limit {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :p")
-                .expression_attribute_values(":p", s(partition(monitor)))
-                .scan_index_forward(false)
-                .consistent_read(true)
-                .limit(page_limit(limit - incidents.len()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| AwsError::sdk("DynamoDB Query", e))?;
-            for item in page.items() {
-                incidents.push(decode(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(next) if !next.is_empty() => start = Some(next),
-                _ => break,
-            }
-        }
-        incidents.truncate(limit);
-        Ok(incidents)
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s(partition(monitor)))
+            .scan_index_forward(false)
+            .consistent_read(true);
+        let items = query_pages(query, Some(limit)).await?;
+        Ok(items.iter().map(decode).collect::<Result<_, _>>()?)
     }
 }

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fmt::Display;
 use std::str::FromStr;
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::AwsError;
@@ -96,8 +97,48 @@ pub(crate) fn get_n_list(item: &Item, name: &str, what: &str) -> Result<Vec<i64>
 }
 
 /// `limit` as the `Limit` of one DynamoDB page.
-pub(crate) fn page_limit(limit: usize) -> i32 {
+fn page_limit(limit: usize) -> i32 {
     i32::try_from(limit).unwrap_or(i32::MAX)
+}
+
+/// The items `query` finds, page after page: the first `limit` of them, or all with
+/// `None`.
+pub(crate) async fn query_pages(
+    query: QueryFluentBuilder,
+    limit: Option<usize>,
+) -> Result<Vec<Item>, AwsError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let left = limit.map(|limit| limit.saturating_sub(items.len()));
+        if left == Some(0) {
+            break;
+        }
+        let page = query
+            .clone()
+            .set_limit(left.map(page_limit))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("DynamoDB Query", e))?;
+        items.extend(page.items().iter().cloned());
+        match page.last_evaluated_key {
+            Some(next) if !next.is_empty() => start = Some(next),
+            _ => break,
+        }
+    }
+    if let Some(limit) = limit {
+        items.truncate(limit);
+    }
+    Ok(items)
+}
+
+/// Just `pk` and `sk` of an item.
+pub(crate) fn key_of(item: &Item) -> Item {
+    item.iter()
+        .filter(|(name, _)| *name == "pk" || *name == "sk")
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
 }
 
 #[cfg(test)]

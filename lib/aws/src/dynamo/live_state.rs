@@ -13,7 +13,7 @@ use sentinel_core::{LiveState, MonitorId};
 use sentinel_store::{CasOutcome, LiveStateStore, StoreResult};
 
 use super::DynamoTable;
-use super::item::{Item, get_s, key, n, s};
+use super::item::{Item, get_s, key, n, query_pages, s};
 use crate::AwsError;
 
 /// Partitions the states are spread over (a partition serves at most 1,000 writes and
@@ -50,28 +50,13 @@ impl DynamoTable {
     /// Every state in one shard, eventually consistent (half the read units; the
     /// scheduler's carried state is checked by compare-and-set anyway).
     async fn list_shard(&self, shard: u64) -> Result<Vec<LiveState>, AwsError> {
-        let mut states = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :p")
-                .expression_attribute_values(":p", s(partition(shard)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| AwsError::sdk("DynamoDB Query", e))?;
-            for item in page.items() {
-                states.push(decode(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(next) if !next.is_empty() => start = Some(next),
-                _ => break,
-            }
-        }
-        Ok(states)
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s(partition(shard)));
+        query_pages(query, None).await?.iter().map(decode).collect()
     }
 
     async fn load_state(&self, id: &MonitorId) -> Result<Option<LiveState>, AwsError> {

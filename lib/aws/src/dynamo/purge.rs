@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use sentinel_core::MonitorId;
 
-use super::item::{Item, s};
+use super::item::{Item, key_of, query_pages, s};
 use super::{DynamoTable, GSI1, alert_ledger, incidents, live_state};
 use crate::AwsError;
 
@@ -47,42 +47,22 @@ impl DynamoTable {
         partition: &str,
         monitor: Option<&str>,
     ) -> Result<Vec<Item>, AwsError> {
-        let mut keys = Vec::new();
-        let mut start = None;
-        loop {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(index.map(str::to_owned))
-                .key_condition_expression("#p = :p")
-                .expression_attribute_names("#p", partition_attr)
-                .expression_attribute_values(":p", s(partition))
-                .projection_expression("pk, sk")
-                .set_exclusive_start_key(start);
-            if let Some(monitor) = monitor {
-                query = query
-                    .filter_expression("monitor_id = :m")
-                    .expression_attribute_values(":m", s(monitor));
-            }
-            let page = query
-                .send()
-                .await
-                .map_err(|e| AwsError::sdk("DynamoDB Query", e))?;
-            for item in page.items() {
-                keys.push(
-                    item.iter()
-                        .filter(|(name, _)| *name == "pk" || *name == "sk")
-                        .map(|(name, value)| (name.clone(), value.clone()))
-                        .collect(),
-                );
-            }
-            match page.last_evaluated_key {
-                Some(next) if !next.is_empty() => start = Some(next),
-                _ => break,
-            }
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(str::to_owned))
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", partition_attr)
+            .expression_attribute_values(":p", s(partition))
+            .projection_expression("pk, sk");
+        if let Some(monitor) = monitor {
+            query = query
+                .filter_expression("monitor_id = :m")
+                .expression_attribute_values(":m", s(monitor));
         }
-        Ok(keys)
+        let items = query_pages(query, None).await?;
+        Ok(items.iter().map(key_of).collect())
     }
 
     async fn delete_batch(&self, keys: Vec<Item>) -> Result<(), AwsError> {
