@@ -21,7 +21,7 @@ use sentinel_store::{AlertLedger, EcsAccountStore};
 use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 /// Minutes between collections unless `ECS_COLLECT_MINUTES` says otherwise.
 pub const DEFAULT_COLLECT_MINUTES: u64 = 5;
@@ -135,17 +135,7 @@ async fn collect_once(refresh: &dyn EcsRefresh, accounts: &dyn EcsAccountStore) 
         }
     }
     match refresh.refresh(sentinel_pipeline::now_ms()).await {
-        Ok(report) => {
-            for failed in &report.failed_accounts {
-                warn!(ecs_account = %failed.id, error = %failed.error, "ECS account not collected");
-            }
-            info!(
-                accounts = report.accounts,
-                services = report.services,
-                failed = report.failed_accounts.len(),
-                "ECS collection"
-            );
-        }
+        Ok(report) => report.log(),
         // A refresh from the API is running: it collects for this tick.
         Err(EcsRefreshError::Busy) => debug!("an ECS collection is already running"),
         Err(EcsRefreshError::Store(e)) => warn!(error = %e, "ECS collection failed"),

@@ -183,15 +183,7 @@ pub async fn ecs_collect(
     use sentinel_pipeline::ecs::EcsRefreshError;
     match refresh.refresh(now).await {
         Ok(report) => {
-            for failed in &report.failed_accounts {
-                warn!(ecs_account = %failed.id, error = %failed.error, "ECS account not collected");
-            }
-            info!(
-                accounts = report.accounts,
-                services = report.services,
-                failed = report.failed_accounts.len(),
-                "ECS collection"
-            );
+            report.log();
             Ok(EcsCollectOutcome {
                 collected: true,
                 report: Some(report),

@@ -72,6 +72,21 @@ pub struct EcsRefreshReport {
     pub collected_at: UnixMs,
 }
 
+impl EcsRefreshReport {
+    /// Logs the round: a warning per account not collected, then the totals.
+    pub fn log(&self) {
+        for failed in &self.failed_accounts {
+            warn!(ecs_account = %failed.id, error = %failed.error, "ECS account not collected");
+        }
+        info!(
+            accounts = self.accounts,
+            services = self.services,
+            failed = self.failed_accounts.len(),
+            "ECS collection"
+        );
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FailedAccount {
     /// The account record's id.
