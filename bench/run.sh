@@ -20,7 +20,7 @@ case "$what" in all|tls|engine|stats|api|coldstart) ;; *)
     echo "usage: $0 [all|tls|engine|stats|api|coldstart]" >&2; exit 2 ;;
 esac
 
-functions=(auth users monitors metrics export api-keys public scheduler prober notifier)
+functions=(auth users monitors metrics export api-keys public ecs scheduler prober notifier ecs-collector)
 if [[ "$what" == all || "$what" == api ]]; then
     cargo build --release -p sentinel-bench -p sentinel-server
 elif [[ "$what" == coldstart ]]; then

@@ -9,8 +9,8 @@
 //! Events: the public function answers `events/public-openapi.json` (no store); every
 //! other HTTP function `events/<group>-….json` with the sample's placeholder token, so
 //! the answer is a 401 after one rate-limit write to DynamoDB (moto, on loopback); the
-//! prober and notifier an empty SQS batch; the scheduler is timed to "ready" only (its
-//! event reads PostgreSQL).
+//! prober and notifier an empty SQS batch; the scheduler and the ECS collector are timed
+//! to "ready" only (their events read PostgreSQL).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -188,9 +188,14 @@ async fn main() -> anyhow::Result<()> {
             "api-keys",
             Some(std::fs::read(events.join("api-keys-list.json"))?),
         ),
+        (
+            "ecs",
+            Some(std::fs::read(events.join("ecs-clusters.json"))?),
+        ),
         ("prober", Some(empty_sqs.clone())),
         ("notifier", Some(empty_sqs)),
         ("scheduler", None),
+        ("ecs-collector", None),
     ];
     let env: HashMap<&str, String> = HashMap::from([
         ("AWS_LAMBDA_RUNTIME_API", runtime_addr.to_string()),
