@@ -17,7 +17,6 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, ensure};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
-use aws_sdk_ecs::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_ecs::types::{ContainerDefinition, LaunchType};
 use clap::Parser;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -91,34 +90,6 @@ fn fresh_account_id() -> String {
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     format!("9{:011}", (nanos / 1_000) % 100_000_000_000)
-}
-
-/// Clients signed as `account_id`, through a role assumed on moto.
-async fn account_config(base: &AwsConfig, role_arn: &str) -> anyhow::Result<AwsConfig> {
-    let assumed = base
-        .sts()
-        .assume_role()
-        .role_arn(role_arn)
-        .role_session_name("sentinel-bench-seed")
-        .send()
-        .await
-        .context("assume the seeding role")?;
-    let c = assumed
-        .credentials()
-        .context("AssumeRole answered without credentials")?;
-    let credentials = Credentials::new(
-        c.access_key_id(),
-        c.secret_access_key(),
-        Some(c.session_token().to_owned()),
-        None,
-        "sentinel-bench",
-    );
-    let sdk = base
-        .sdk()
-        .to_builder()
-        .credentials_provider(SharedCredentialsProvider::new(credentials))
-        .build();
-    Ok(AwsConfig::from_sdk(sdk))
 }
 
 async fn seed(args: &Args, config: &AwsConfig, run: &str) -> anyhow::Result<()> {
@@ -224,7 +195,10 @@ fn main() -> anyhow::Result<()> {
         let base = AwsConfig::emulator(&endpoint).await;
         let account_id = fresh_account_id();
         let role_arn = format!("arn:aws:iam::{account_id}:role/sentinel-bench");
-        let seeded = account_config(&base, &role_arn).await?;
+        let seeded = base
+            .assuming_role(&role_arn, "sentinel-bench-seed")
+            .await
+            .context("assume the seeding role")?;
         let seed_started = Instant::now();
         seed(&args, &seeded, "bench").await?;
         let seed_s = seed_started.elapsed().as_secs_f64();

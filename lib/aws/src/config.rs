@@ -1,7 +1,11 @@
 //! The SDK configuration and clients, built once per cold start (or once per test).
 
+use std::time::SystemTime;
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+
+use crate::AwsError;
 
 /// Where the AWS clients point and how they sign: the real AWS from the environment,
 /// or an emulator (moto) at a fixed endpoint.
@@ -50,6 +54,44 @@ impl AwsConfig {
 
     pub fn sdk(&self) -> &SdkConfig {
         &self.sdk
+    }
+
+    /// This config signed as `role_arn`, with the credentials of one `AssumeRole` made
+    /// now and never refreshed: for short jobs such as seeding an account on moto (which
+    /// maps a role assumed in account X to account X). The ECS collector assumes its
+    /// roles itself, counting and classifying each call.
+    pub async fn assuming_role(
+        &self,
+        role_arn: &str,
+        session_name: &str,
+    ) -> Result<AwsConfig, AwsError> {
+        let answer = self
+            .sts()
+            .assume_role()
+            .role_arn(role_arn)
+            .role_session_name(session_name)
+            .send()
+            .await
+            .map_err(|e| AwsError::sdk("STS AssumeRole", e))?;
+        let c = answer
+            .credentials()
+            .ok_or_else(|| AwsError::Corrupt("STS answered without credentials".to_owned()))?;
+        let credentials = Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            SystemTime::try_from(*c.expiration()).ok(),
+            "sentinel-assumed-role",
+        );
+        let sdk = self
+            .sdk
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .build();
+        Ok(Self {
+            sdk,
+            s3_path_style: self.s3_path_style,
+        })
     }
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {

@@ -13,8 +13,6 @@ use std::time::Duration;
 
 mod common;
 
-use aws_config::{BehaviorVersion, Region};
-use aws_sdk_ecs::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_ecs::types::{ContainerDefinition, LaunchType};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -98,29 +96,10 @@ fn role_arn(account_id: &str) -> String {
 
 /// ECS clients signed as `account_id` (a role assumed on moto), to seed it.
 async fn seeding_ecs(aws: &AwsConfig, account_id: &str) -> aws_sdk_ecs::Client {
-    let assumed = aws
-        .sts()
-        .assume_role()
-        .role_arn(role_arn(account_id))
-        .role_session_name("sentinel-test-seed")
-        .send()
+    aws.assuming_role(&role_arn(account_id), "sentinel-test-seed")
         .await
-        .unwrap();
-    let c = assumed.credentials().unwrap();
-    let credentials = Credentials::new(
-        c.access_key_id(),
-        c.secret_access_key(),
-        Some(c.session_token().to_owned()),
-        None,
-        "sentinel-test",
-    );
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .endpoint_url(services::aws_endpoint())
-        .credentials_provider(SharedCredentialsProvider::new(credentials))
-        .load()
-        .await;
-    aws_sdk_ecs::Client::new(&sdk)
+        .unwrap()
+        .ecs()
 }
 
 async fn create_service(ecs: &aws_sdk_ecs::Client, cluster: &str, desired: i32) {

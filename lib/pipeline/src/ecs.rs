@@ -292,7 +292,12 @@ where
             }
         }
         for account in &accounts {
-            if let Some(account_id) = account.known_account_id() {
+            // Both ids a record names: after its role is edited to another account, the
+            // learned id is stale until a collection succeeds.
+            for account_id in [&account.account_id, &account.role_account_id]
+                .into_iter()
+                .flatten()
+            {
                 seen.watch(account_id, &account.regions);
             }
         }
@@ -405,9 +410,16 @@ where
             let Some(why) = seen.gone(&open.key) else {
                 continue;
             };
-            if let Some(incident) = self.stores.close_ecs_incident(&open.key, now).await? {
-                info!(incident_id = %incident.id, service = ?incident.key, why, "ECS incident closed: its service is gone");
-                closed.push(incident);
+            // One failed close leaves the others to close (and to be reported).
+            match self.stores.close_ecs_incident(&open.key, now).await {
+                Ok(Some(incident)) => {
+                    info!(incident_id = %incident.id, service = ?incident.key, why, "ECS incident closed: its service is gone");
+                    closed.push(incident);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    warn!(incident_id = %open.id, error = %e, "ECS incident of a gone service not closed")
+                }
             }
         }
         Ok(closed)

@@ -13,10 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
-use aws_sdk_ecs::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_ecs::types::{ContainerDefinition, LaunchType};
 use sentinel_aws::{AwsConfig, CollectorSettings, EcsCollector, RetryPolicy as AwsRetry};
 use sentinel_core::UnixMs;
@@ -28,7 +26,8 @@ use sentinel_pipeline::ecs::{
 };
 use sentinel_pipeline::{Notifier, RetryPolicy};
 use sentinel_store::{
-    EcsAccountRecord, EcsAccountStore, EcsIncidentStore, EcsSnapshotStore, SealedSecret,
+    EcsAccountRecord, EcsAccountStore, EcsIncident, EcsIncidentStore, EcsSnapshotStore,
+    SealedSecret,
 };
 use support::Receiver;
 
@@ -76,30 +75,11 @@ fn role_arn(account_id: &str) -> String {
 
 /// Clients signed as a fresh account (a role assumed on moto), to seed it.
 async fn seeding_config(account_id: &str) -> AwsConfig {
-    let base = AwsConfig::emulator(sentinel_testkit::services::aws_endpoint()).await;
-    let assumed = base
-        .sts()
-        .assume_role()
-        .role_arn(role_arn(account_id))
-        .role_session_name("sentinel-test-seed")
-        .send()
+    AwsConfig::emulator(sentinel_testkit::services::aws_endpoint())
         .await
-        .expect("assume the seeding role");
-    let c = assumed.credentials().expect("credentials");
-    let credentials = Credentials::new(
-        c.access_key_id(),
-        c.secret_access_key(),
-        Some(c.session_token().to_owned()),
-        None,
-        "sentinel-test",
-    );
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(sentinel_testkit::services::aws_endpoint())
-        .credentials_provider(SharedCredentialsProvider::new(credentials))
-        .load()
-        .await;
-    AwsConfig::from_sdk(sdk)
+        .assuming_role(&role_arn(account_id), "sentinel-test-seed")
+        .await
+        .expect("assume the seeding role")
 }
 
 /// In `region` of the config's account: a cluster with one EC2 service of `desired`
@@ -111,11 +91,7 @@ async fn seed_service(
     service: &str,
     desired: i32,
 ) {
-    let ecs = aws_sdk_ecs::Client::from_conf(
-        aws_sdk_ecs::config::Builder::from(&config.sdk().clone())
-            .region(Region::new(region.to_owned()))
-            .build(),
-    );
+    let ecs = ecs_in(config, region);
     ecs.create_cluster()
         .cluster_name(cluster)
         .send()
@@ -142,6 +118,36 @@ async fn seed_service(
         .send()
         .await
         .expect("create the service");
+}
+
+fn ecs_in(config: &AwsConfig, region: &str) -> aws_sdk_ecs::Client {
+    aws_sdk_ecs::Client::from_conf(
+        aws_sdk_ecs::config::Builder::from(config.sdk())
+            .region(aws_sdk_ecs::config::Region::new(region.to_owned()))
+            .build(),
+    )
+}
+
+/// moto sets running to desired when a service is created or updated: a service with
+/// tasks wanted and none running is one deleted and created again with 2 wanted.
+async fn make_failing(config: &AwsConfig, region: &str, cluster: &str, service: &str) {
+    let ecs = ecs_in(config, region);
+    ecs.delete_service()
+        .cluster(cluster)
+        .service(service)
+        .force(true)
+        .send()
+        .await
+        .expect("delete the service");
+    ecs.create_service()
+        .cluster(cluster)
+        .service_name(service)
+        .task_definition(service)
+        .desired_count(2)
+        .launch_type(LaunchType::Ec2)
+        .send()
+        .await
+        .expect("create the service again");
 }
 
 async fn scale(config: &AwsConfig, cluster: &str, service: &str, desired: i32) {
@@ -543,27 +549,8 @@ async fn incidents_of_deleted_services_and_unwatched_accounts_close_without_an_a
         .unwrap();
     let t0 = now_ms();
     rig.collection.run(t0).await.unwrap();
-    // moto sets running to desired on an update: make two fail by deleting and
-    // re-creating them with 2 wanted and none running.
     for service in ["api", "worker"] {
-        seed.ecs()
-            .delete_service()
-            .cluster(&cluster)
-            .service(service)
-            .force(true)
-            .send()
-            .await
-            .expect("delete the service");
-        seed.ecs()
-            .create_service()
-            .cluster(&cluster)
-            .service_name(service)
-            .task_definition(service)
-            .desired_count(2)
-            .launch_type(LaunchType::Ec2)
-            .send()
-            .await
-            .expect("create the service again");
+        make_failing(&seed, "us-east-1", &cluster, service).await;
     }
     let down = rig.collection.run(t0 + 60_000).await.unwrap();
     assert_eq!(down.transitions.len(), 2, "{:?}", down.transitions);
@@ -720,7 +707,7 @@ async fn region_breaker(region: &'static str) -> RegionBreaker {
 }
 
 #[tokio::test]
-async fn a_region_that_fails_keeps_its_old_snapshots() {
+async fn a_region_that_fails_keeps_its_old_snapshots_and_open_incidents() {
     let receiver = Receiver::start().await;
     let breaker = region_breaker("us-west-2").await;
     let rig = rig(&receiver, &breaker.url).await;
@@ -741,12 +728,30 @@ async fn a_region_that_fails_keeps_its_old_snapshots() {
     let t0 = now_ms();
     let first = rig.collection.run(t0).await.unwrap();
     assert_eq!(first.report.services, 2, "{:?}", first.report);
+    // `west` fails: an incident is open when its region starts failing.
+    make_failing(&seed, "us-west-2", &cluster, "west").await;
+    let failing = rig.collection.run(t0 + 30_000).await.unwrap();
+    assert_eq!(failing.transitions.len(), 1, "{:?}", failing.transitions);
+    let open_services =
+        |open: Vec<EcsIncident>| open.into_iter().map(|i| i.key.service).collect::<Vec<_>>();
+    assert_eq!(
+        open_services(rig.store.open_ecs_incidents().await.unwrap()),
+        ["west"]
+    );
 
     breaker.failing.store(true, Ordering::SeqCst);
     let second = rig.collection.run(t0 + 60_000).await.unwrap();
     assert_eq!(
         second.report.accounts, 1,
         "a region failing does not fail the account"
+    );
+    assert!(
+        second.closed_gone.is_empty(),
+        "a region not collected is no proof its services are gone"
+    );
+    assert_eq!(
+        open_services(rig.store.open_ecs_incidents().await.unwrap()),
+        ["west"]
     );
     assert_eq!(second.report.services, 1, "only us-east-1 was stored");
     let snapshots = rig.store.list_snapshots().await.unwrap();
@@ -764,9 +769,9 @@ async fn a_region_that_fails_keeps_its_old_snapshots() {
         seen,
         [
             ("us-east-1", "east", t0 + 60_000),
-            ("us-west-2", "west", t0)
+            ("us-west-2", "west", t0 + 30_000)
         ],
-        "us-west-2 keeps the first round's snapshot"
+        "us-west-2 keeps the last snapshot collected"
     );
     let account = rig.store.get_ecs_account("acc-1").await.unwrap().unwrap();
     let warning = account
@@ -774,6 +779,15 @@ async fn a_region_that_fails_keeps_its_old_snapshots() {
         .expect("the region's failure is recorded");
     assert!(warning.starts_with("us-west-2: "), "{warning}");
     assert!(warning.contains("500"), "{warning}");
+
+    // us-west-2 is taken off the account's list: its incident closes, no alert.
+    let mut narrowed = rig.store.get_ecs_account("acc-1").await.unwrap().unwrap();
+    narrowed.regions = vec!["us-east-1".to_owned()];
+    assert!(rig.store.update_ecs_account(&narrowed).await.unwrap());
+    let third = rig.collection.run(t0 + 120_000).await.unwrap();
+    assert_eq!(open_services(third.closed_gone), ["west"]);
+    assert!(rig.store.open_ecs_incidents().await.unwrap().is_empty());
+    assert_eq!(receiver.received().len(), 1, "only the failure was alerted");
 }
 
 #[tokio::test]

@@ -380,6 +380,7 @@ macro_rules! __contract_ecs_port {
                 list_is_newest_first_and_limited,
                 bad_keys_and_ended_incidents_are_refused,
                 open_incidents_are_the_unclosed_ones_by_key,
+                a_close_never_ends_an_incident_that_started_after_it,
             ]
         );
     };

@@ -188,7 +188,8 @@ pub trait EcsIncidentStore: Send + Sync {
     /// found, so collections that race agree on the id.
     async fn open_ecs_incident(&self, incident: &EcsIncident) -> StoreResult<EcsIncident>;
     /// Closes the open incident of `key` at `at` and returns it closed; `None` when
-    /// the service has none open.
+    /// the service has none open, or its open incident started after `at` (a newer
+    /// round opened it, which a close at `at` must not end).
     async fn close_ecs_incident(
         &self,
         key: &ServiceKey,

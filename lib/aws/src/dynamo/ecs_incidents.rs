@@ -165,6 +165,9 @@ impl EcsIncidentStore for DynamoTable {
             return Ok(None);
         };
         let open = decode(&pointer)?;
+        if open.started_at > at {
+            return Ok(None);
+        }
         let history_sk = get_s(&pointer, "history_sk", WHAT)?.to_owned();
         let closed = EcsIncident {
             ended_at: Some(at),

@@ -16,7 +16,7 @@ use sentinel_core::ecs::{MAX_REGIONS, ServiceKey, ServiceSnapshot, is_region, pa
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::calls::{Call, CallCounter};
-use super::convert::{SnapshotContext, last_segment, snapshot};
+use super::convert::{SnapshotContext, last_segment, snapshot, unexplained_failure};
 use super::error::{AccountError, CallFailure, InvalidSettings, RegionError};
 use super::metrics::{MAX_METRIC_QUERIES, MetricSeries, QUERIES_PER_SERVICE, QueryBatch, window};
 use super::{
@@ -466,8 +466,10 @@ impl Account<'_> {
         self.counter.record(Call::DescribeServices(named));
         let answer = answer.map_err(|e| CallFailure::from_sdk("DescribeServices", e))?;
         for failure in answer.failures() {
-            // A service deleted between listing and describing.
             tracing::debug!(arn = ?failure.arn(), reason = ?failure.reason(), "service not described");
+        }
+        if let Some(failure) = unexplained_failure(answer.failures()) {
+            return Err(failure);
         }
         let ctx = SnapshotContext {
             account_id,

@@ -2,12 +2,35 @@
 
 use aws_sdk_ecs::primitives::DateTime;
 use aws_sdk_ecs::types::{
-    Deployment as SdkDeployment, DeploymentRolloutState, Service, ServiceEvent as SdkEvent,
+    Deployment as SdkDeployment, DeploymentRolloutState, Failure, Service, ServiceEvent as SdkEvent,
 };
 use sentinel_core::UnixMs;
 use sentinel_core::ecs::{
     Deployment, MAX_SERVICE_EVENTS, RolloutState, ServiceEvent, ServiceKey, ServiceSnapshot, assess,
 };
+
+use super::error::CallFailure;
+
+/// The first DescribeServices failure other than `MISSING` (a service deleted between
+/// listing and describing), as a failure of the call: the service it hides may still
+/// exist, so its region must not count as completely collected (that would close the
+/// service's incident as if it were deleted).
+pub(crate) fn unexplained_failure(failures: &[Failure]) -> Option<CallFailure> {
+    let failure = failures.iter().find(|f| f.reason() != Some("MISSING"))?;
+    Some(CallFailure {
+        operation: "DescribeServices",
+        code: failure.reason().map(str::to_owned),
+        retryable: true,
+        message: format!(
+            "{} not described{}",
+            failure.arn().unwrap_or("a service"),
+            failure
+                .detail()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
+        ),
+    })
+}
 
 /// The cluster a described service belongs to, and when the collection ran.
 pub(crate) struct SnapshotContext<'a> {
@@ -321,6 +344,28 @@ mod tests {
         assert_eq!(snap.key.service, "worker");
         assert_eq!(snap.health, Health::Healthy, "{}", snap.health_reason);
         assert!(snapshot(&ctx(), &Service::builder().build()).is_none());
+    }
+
+    #[test]
+    fn only_missing_services_are_an_expected_describe_failure() {
+        let failure = |reason: &str| {
+            Failure::builder()
+                .arn("arn:aws:ecs:eu-west-1:210987654321:service/prod/web")
+                .reason(reason)
+                .build()
+        };
+        assert!(unexplained_failure(&[]).is_none());
+        assert!(unexplained_failure(&[failure("MISSING"), failure("MISSING")]).is_none());
+        let other = unexplained_failure(&[failure("MISSING"), failure("INTERNAL_ERROR")])
+            .expect("a failure");
+        assert_eq!(other.operation, "DescribeServices");
+        assert_eq!(other.code.as_deref(), Some("INTERNAL_ERROR"));
+        assert!(other.retryable);
+        assert!(
+            other.message.contains("service/prod/web not described"),
+            "{}",
+            other.message
+        );
     }
 
     #[test]

@@ -11,10 +11,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
-use aws_sdk_ecs::config::{Credentials, SharedCredentialsProvider};
+use aws_sdk_ecs::config::ProvideCredentials;
 use aws_sdk_ecs::types::{
     AwsVpcConfiguration, Compatibility, ContainerDefinition, LaunchType, NetworkConfiguration,
     NetworkMode,
@@ -92,33 +91,22 @@ struct Account {
 }
 
 async fn account(account_id: &str) -> Account {
-    let assumed = config()
+    let config = config()
         .await
-        .sts()
-        .assume_role()
-        .role_arn(role_arn(account_id))
-        .role_session_name("sentinel-test-seed")
-        .send()
+        .assuming_role(&role_arn(account_id), "sentinel-test-seed")
         .await
         .expect("assume the seeding role");
-    let c = assumed.credentials().expect("credentials");
-    let credentials = Credentials::new(
-        c.access_key_id(),
-        c.secret_access_key(),
-        Some(c.session_token().to_owned()),
-        None,
-        "sentinel-test",
-    );
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint())
-        .credentials_provider(SharedCredentialsProvider::new(credentials))
-        .load()
-        .await;
+    let credentials = config
+        .sdk()
+        .credentials_provider()
+        .expect("a credentials provider")
+        .provide_credentials()
+        .await
+        .expect("the assumed credentials");
     Account {
         id: account_id.to_owned(),
-        access_key_id: c.access_key_id().to_owned(),
-        config: AwsConfig::from_sdk(sdk),
+        access_key_id: credentials.access_key_id().to_owned(),
+        config,
     }
 }
 

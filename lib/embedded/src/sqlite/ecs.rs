@@ -332,10 +332,10 @@ impl EcsIncidentStore for SqliteStore {
                 .prepare_cached(
                     "SELECT incident FROM ecs_incidents
                      WHERE account_id = ?1 AND region = ?2 AND cluster = ?3 AND service = ?4
-                       AND ended_at IS NULL",
+                       AND ended_at IS NULL AND started_at <= ?5",
                 )?
                 .query_row(
-                    params![key.account_id, key.region, key.cluster, key.service],
+                    params![key.account_id, key.region, key.cluster, key.service, at],
                     |r| r.get(0),
                 )
                 .optional()?;

@@ -146,3 +146,29 @@ pub async fn open_incidents_are_the_unclosed_ones_by_key<S: EcsIncidentStore + ?
     );
     assert!(open.iter().all(|i| i.ended_at.is_none()));
 }
+
+/// A round that closes at `at` cannot end an incident a newer round opened after `at`
+/// (two rounds may race: the collector and "refresh now").
+pub async fn a_close_never_ends_an_incident_that_started_after_it<S: EcsIncidentStore + ?Sized>(
+    store: &S,
+) {
+    let key = service_key(ACCOUNT_A, REGION, "web", "newer");
+    let newer = incident(&key, T0 + 5 * MINUTE, Health::Failed);
+    store.open_ecs_incident(&newer).await.expect("open");
+    assert_eq!(
+        store
+            .close_ecs_incident(&key, T0 + MINUTE)
+            .await
+            .expect("close"),
+        None,
+        "an older round's close"
+    );
+    assert_eq!(store.open_ecs_incidents().await.expect("open"), vec![newer]);
+    let closed = store
+        .close_ecs_incident(&key, T0 + 5 * MINUTE)
+        .await
+        .expect("close")
+        .expect("closed at its own start");
+    assert_eq!(closed.ended_at, Some(T0 + 5 * MINUTE));
+    assert!(store.open_ecs_incidents().await.expect("open").is_empty());
+}
