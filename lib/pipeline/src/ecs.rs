@@ -396,7 +396,8 @@ where
 
     /// Closes the open incidents that no collection can close any more: of a service a
     /// complete collection of its region did not find, or of an account and region no
-    /// watched account covers. Incidents opened after `now` (by a newer round) stay.
+    /// watched account covers. The store leaves an incident opened after `now` (by a
+    /// newer round) open.
     async fn close_gone(
         &self,
         seen: &SeenServices,
@@ -404,9 +405,6 @@ where
     ) -> Result<Vec<EcsIncident>, StoreError> {
         let mut closed = Vec::new();
         for open in self.stores.open_ecs_incidents().await? {
-            if open.started_at > now {
-                continue;
-            }
             let Some(why) = seen.gone(&open.key) else {
                 continue;
             };

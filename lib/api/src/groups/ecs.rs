@@ -115,7 +115,6 @@ impl From<&EcsAccountRecord> for EcsAccountView {
     }
 }
 
-/// The AWS account id a record stands for, as far as it is known.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EcsAccountList {
     /// In registration order.
